@@ -1,0 +1,159 @@
+"""Result objects: one frozen dataclass family for every test.
+
+Every result unpacks as ``statistic, pvalue = result`` (so pandera-style
+checks accept our functions unchanged), records how the p-value was obtained
+(`method`), the null distribution that was actually used (`null`), the sample
+size(s) and every seed-independent setting needed to regenerate it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+__all__ = ["TestResult", "to_builtin"]
+
+
+def to_builtin(value: Any) -> Any:
+    """Convert numpy scalars/arrays (recursively) to JSON-friendly Python objects."""
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            return [to_builtin(v) for v in value.tolist()]
+        return to_builtin(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): to_builtin(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_builtin(v) for v in value]
+    if hasattr(value, "to_dict"):
+        return to_builtin(value.to_dict())
+    return value
+
+
+def _fmt(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    if isinstance(value, np.ndarray):
+        with np.printoptions(precision=6, threshold=8, edgeitems=3):
+            return np.array2string(value, separator=", ")
+    return repr(value)
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class TestResult:
+    """Outcome of a normality test.
+
+    Attributes
+    ----------
+    statistic : float or ndarray
+        The test statistic (an array when the test was vectorised over `axis`).
+    pvalue : float or ndarray
+        Upper-tail p-value: the probability under the null of a statistic at
+        least as large as the one observed.
+    n : int or ndarray
+        Sample size(s) after NaN handling.
+    standardize : bool
+        ``True`` when the null is "normal with unknown parameters" (estimated
+        from the data); ``False`` when it is the fully specified standard normal.
+    method : str
+        How the p-value was obtained, e.g. ``"asymptotic"``, ``"monte-carlo"``.
+    null : object or None
+        The null distribution actually used, with ``sf``, ``cdf`` and ``ppf``
+        methods (for vectorised input with differing n: an object array).
+    test : str
+        Name of the test.
+    settings : dict
+        Seed-independent settings that, with the data, reproduce the result.
+    pvalue_se : float, ndarray or None
+        Monte-Carlo standard error of `pvalue` (``None`` for analytic p-values).
+    seed : int or None
+        Entropy of the random stream that drove any randomness (Monte Carlo,
+        random directions), when known; feed it back as ``rng`` to reproduce.
+    """
+
+    __test__ = False  # keep pytest from collecting this class
+
+    statistic: Any
+    pvalue: Any
+    n: Any
+    standardize: bool
+    method: str
+    null: Any = None
+    test: str = ""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    pvalue_se: Any = None
+    seed: Any = None
+
+    def __iter__(self):
+        yield self.statistic
+        yield self.pvalue
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, index):
+        return (self.statistic, self.pvalue)[index]
+
+    def _extra_fields(self):
+        base = {f.name for f in dataclasses.fields(TestResult)}
+        return [f for f in dataclasses.fields(self) if f.name not in base]
+
+    def to_dict(self) -> dict:
+        """JSON-ready record: numbers, settings, the method and the null's description."""
+        from ._version import __version__
+
+        out = {
+            "test": self.test,
+            "statistic": to_builtin(self.statistic),
+            "pvalue": to_builtin(self.pvalue),
+            "n": to_builtin(self.n),
+            "standardize": bool(self.standardize),
+            "method": self.method,
+            "pvalue_se": to_builtin(self.pvalue_se),
+            "seed": to_builtin(self.seed),
+            "settings": to_builtin(dict(self.settings)),
+            "null": _describe_null(self.null),
+            "version": __version__,
+        }
+        for f in self._extra_fields():
+            if f.metadata.get("record", True):
+                out[f.name] = to_builtin(getattr(self, f.name))
+        return out
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        parts = [
+            f"statistic={_fmt(self.statistic)}",
+            f"pvalue={_fmt(self.pvalue)}",
+            f"n={_fmt(self.n)}",
+            f"standardize={self.standardize}",
+            f"method={self.method!r}",
+        ]
+        if self.pvalue_se is not None:
+            parts.append(f"pvalue_se={_fmt(self.pvalue_se)}")
+        for f in self._extra_fields():
+            if f.repr:
+                parts.append(f"{f.name}={_fmt(getattr(self, f.name))}")
+        inner = ",\n    ".join(parts)
+        return f"{name}({self.test}:\n    {inner})"
+
+
+def _describe_null(null):
+    if null is None:
+        return None
+    if isinstance(null, np.ndarray):
+        return [_describe_null(v) for v in null.ravel().tolist()]
+    describe = getattr(null, "describe", None)
+    if callable(describe):
+        return to_builtin(describe())
+    return repr(null)

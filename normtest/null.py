@@ -1,0 +1,356 @@
+"""Null distributions and the Monte-Carlo engine.
+
+Every test reports the null distribution it used as an object with ``sf``,
+``cdf`` and ``ppf`` (and ``critical_value(alpha)``), whether that law is
+analytic, an approximation, a shipped table or a Monte-Carlo sample.
+
+Monte-Carlo nulls of normality tests depend only on the sample size and the
+test's settings (the composite statistics are affine invariant, the simple ones
+are computed on data already mapped to N(0, 1)), so the engine simulates once per
+``(test, n, settings, random stream)`` and reuses the sample across columns and
+calls. A cached entry also stores the generator state reached after the
+simulation, so a reused null leaves a caller's Generator exactly where a fresh
+simulation would have.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+from ._validate import check_int, check_rng
+
+__all__ = [
+    "MonteCarlo",
+    "NullDistribution",
+    "AnalyticNull",
+    "MonteCarloNull",
+    "monte_carlo_null",
+    "clear_null_cache",
+]
+
+
+class MonteCarlo:
+    """Monte-Carlo p-values: simulate the test statistic under the null.
+
+    Parameters
+    ----------
+    n_resamples : int, default 9999
+        Number of samples drawn from the null distribution.
+    batch : int or None
+        Number of null samples simulated per vectorised batch (memory/speed
+        trade-off). ``None`` picks a batch that keeps about 32 MB in flight.
+    rng : None, int or numpy.random.Generator
+        Source of randomness. An int seed makes the p-value reproducible; the
+        simulated null is then cached and reused by later calls with the same
+        seed, test, n and settings.
+    progress : bool, default False
+        Show a progress bar (requires ``tqdm``), updated once per batch.
+
+    Notes
+    -----
+    With ``b`` the number of simulated statistics at least as large as the
+    observed one, the p-value is ``(b + 1) / (B + 1)`` with ``B = n_resamples``:
+    the observed sample is counted as one more draw from the null, so the
+    p-value is never 0 and the test has exactly its nominal size. Its
+    Monte-Carlo standard error ``sqrt(p (1 - p) / B)`` is reported.
+    """
+
+    def __init__(self, n_resamples: int = 9999, batch: int | None = None, rng=None, progress: bool = False):
+        self.n_resamples = check_int(n_resamples, "n_resamples", minimum=1)
+        self.batch = check_int(batch, "batch", minimum=1, allow_none=True)
+        if rng is not None and not isinstance(rng, np.random.Generator):
+            check_rng(rng)  # validate eagerly
+        self.rng = rng
+        from ._validate import check_bool
+
+        self.progress = check_bool(progress, "progress")
+
+    def settings(self) -> dict:
+        return {"n_resamples": self.n_resamples, "batch": self.batch}
+
+    def __repr__(self) -> str:
+        return f"MonteCarlo(n_resamples={self.n_resamples}, batch={self.batch}, rng={self.rng!r})"
+
+
+def check_method(method, allowed=("asymptotic",)):
+    """Validate a ``method=`` argument: None, a MonteCarlo or one of `allowed` strings."""
+    if method is None or isinstance(method, MonteCarlo):
+        return method
+    if isinstance(method, str):
+        if method == "monte-carlo":
+            return MonteCarlo()
+        if method in allowed:
+            return method
+        raise ValueError(
+            f"`method` must be None, a normtest.MonteCarlo instance or one of "
+            f"{sorted(set(allowed) | {'monte-carlo'})}. Got {method!r} instead."
+        )
+    raise TypeError(
+        f"`method` must be None, a normtest.MonteCarlo instance or a str. Got {method!r} instead."
+    )
+
+
+class NullDistribution:
+    """Base class: a univariate law of a test statistic under the null."""
+
+    name = "null"
+
+    def sf(self, x):
+        return 1.0 - np.asarray(self.cdf(x))
+
+    def cdf(self, x):
+        return 1.0 - np.asarray(self.sf(x))
+
+    def ppf(self, q):
+        raise NotImplementedError
+
+    def isf(self, q):
+        return self.ppf(1.0 - np.asarray(q, dtype=float))
+
+    def critical_value(self, alpha):
+        """Upper-tail critical value: reject at level `alpha` when the statistic exceeds it."""
+        return self.isf(alpha)
+
+    def describe(self) -> dict:
+        return {"kind": self.name}
+
+    def __repr__(self):
+        items = ", ".join(f"{k}={v!r}" for k, v in self.describe().items() if k != "kind")
+        return f"{type(self).__name__}({items})"
+
+
+def _ppf_by_root(cdf, q, lo, hi):
+    """Invert a monotone cdf by bracketing + Brent's method (vectorised over q)."""
+    q = np.asarray(q, dtype=float)
+    out = np.full(q.shape, np.nan)
+    flat_q = q.reshape(-1)
+    flat_out = out.reshape(-1)
+    for i, qi in enumerate(flat_q):
+        if not 0 <= qi <= 1:
+            continue
+        if qi == 0:
+            flat_out[i] = lo
+            continue
+        if qi == 1:
+            flat_out[i] = np.inf
+            continue
+        a, b = lo, hi
+        while float(cdf(b)) < qi and b < 1e8:
+            b *= 2.0
+        from scipy import optimize
+
+        flat_out[i] = optimize.brentq(lambda t: float(cdf(t)) - qi, a, b, xtol=1e-12, rtol=1e-12)
+    return out[()] if out.ndim == 0 else out
+
+
+class AnalyticNull(NullDistribution):
+    """A null given by functions (analytic law, series, approximation or table).
+
+    Parameters
+    ----------
+    name : str
+        Short label (e.g. ``"cvm-csorgo-faraway"``).
+    sf, cdf : callable
+        At least one of them; vectorised over an array argument.
+    ppf : callable, optional
+        Quantile function; if omitted it is found by root finding on ``cdf``.
+    support : (float, float)
+        Lower bound and a starting upper bracket for root finding.
+    params : dict
+        Parameters that identify the law (n, settings) for `describe`.
+    """
+
+    def __init__(self, name, *, sf=None, cdf=None, ppf=None, support=(0.0, 1.0), params=None):
+        if sf is None and cdf is None:
+            raise ValueError("AnalyticNull needs `sf` or `cdf`.")
+        self.name = name
+        self._sf = sf
+        self._cdf = cdf
+        self._ppf = ppf
+        self.support = support
+        self.params = dict(params or {})
+
+    def sf(self, x):
+        if self._sf is not None:
+            return self._sf(x)
+        return 1.0 - np.asarray(self._cdf(x))
+
+    def cdf(self, x):
+        if self._cdf is not None:
+            return self._cdf(x)
+        return 1.0 - np.asarray(self._sf(x))
+
+    def ppf(self, q):
+        if self._ppf is not None:
+            return self._ppf(q)
+        return _ppf_by_root(self.cdf, q, *self.support)
+
+    def describe(self):
+        return {"kind": self.name, **self.params}
+
+
+class MonteCarloNull(NullDistribution):
+    """Null law represented by a simulated sample of the statistic.
+
+    ``sf(x)`` is the Monte-Carlo p-value ``(#{T_b >= x} + 1) / (B + 1)``;
+    ``cdf(x)`` the empirical cdf ``#{T_b <= x} / B``; ``ppf`` the empirical
+    quantile. ``sample`` holds the sorted simulated statistics.
+    """
+
+    name = "monte-carlo"
+
+    def __init__(self, sample, *, params=None, seed=None):
+        sample = np.sort(np.asarray(sample, dtype=float).ravel())
+        sample.setflags(write=False)
+        self.sample = sample
+        self.n_resamples = sample.size
+        self.params = dict(params or {})
+        self.seed = seed
+
+    def _ge_count(self, x):
+        x = np.asarray(x, dtype=float)
+        # tolerance for ties that differ only by rounding (as scipy's monte_carlo_test)
+        tol = 1e-12 * np.maximum(np.abs(x), 1.0) * 16
+        return self.sample.size - np.searchsorted(self.sample, x - tol, side="left")
+
+    def sf(self, x):
+        x = np.asarray(x, dtype=float)
+        p = (self._ge_count(x) + 1.0) / (self.n_resamples + 1.0)
+        p = np.where(np.isnan(x), np.nan, p)
+        return p[()] if p.ndim == 0 else p
+
+    def pvalue_se(self, x):
+        p = np.asarray(self.sf(x))
+        return np.sqrt(p * (1 - p) / self.n_resamples)
+
+    def cdf(self, x):
+        x = np.asarray(x, dtype=float)
+        c = np.searchsorted(self.sample, x, side="right") / self.n_resamples
+        c = np.where(np.isnan(x), np.nan, c)
+        return c[()] if c.ndim == 0 else c
+
+    def ppf(self, q):
+        q = np.asarray(q, dtype=float)
+        return np.quantile(self.sample, q, method="inverted_cdf") if q.size else q
+
+    def describe(self):
+        return {"kind": self.name, "n_resamples": int(self.n_resamples), **self.params, "seed": self.seed}
+
+
+# ---------------------------------------------------------------------------
+# Monte-Carlo engine with a cache of simulated nulls
+# ---------------------------------------------------------------------------
+
+_CACHE: "OrderedDict[tuple, tuple]" = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_MAX_BYTES = 256 * 2**20
+
+
+def clear_null_cache() -> None:
+    """Forget every cached Monte-Carlo null distribution."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def _state_key(gen: np.random.Generator):
+    state = gen.bit_generator.state
+    return repr(state)
+
+
+def default_batch(n_values_per_resample: int, target_values: int = 2**22) -> int:
+    return max(1, min(100_000, target_values // max(1, n_values_per_resample)))
+
+
+def monte_carlo_null(key: tuple, simulate: Callable[[int, np.random.Generator], np.ndarray],
+                     method: MonteCarlo, *, values_per_resample: int, params=None,
+                     rng_override=None) -> MonteCarloNull:
+    """Simulate (or fetch from cache) the null sample of a statistic.
+
+    Parameters
+    ----------
+    key : tuple
+        Hashable identity of the null law: test name, n and every setting the
+        statistic's null depends on.
+    simulate : callable
+        ``simulate(size, gen)`` returns `size` independent statistics under the
+        null, drawing all randomness from the Generator `gen` (numpy, single
+        stream, so the result is the same on any thread count).
+    method : MonteCarlo
+        Settings: n_resamples, batch, rng, progress.
+    values_per_resample : int
+        Approximate memory per simulated statistic (used to size batches).
+    rng_override : Generator, optional
+        Use this generator instead of ``method.rng`` (lets a vectorised call
+        share one stream across columns with different n).
+    """
+    gen = rng_override if rng_override is not None else check_rng(method.rng)
+    B = method.n_resamples
+    batch = method.batch or default_batch(values_per_resample)
+    full_key = (key, B, batch, _state_key(gen))
+    with _CACHE_LOCK:
+        hit = _CACHE.get(full_key)
+        if hit is not None:
+            _CACHE.move_to_end(full_key)
+    if hit is not None:
+        null, end_state = hit
+        gen.bit_generator.state = end_state
+        return null
+
+    seed = _seed_of(gen) if rng_override is None and not isinstance(method.rng, np.random.Generator) else None
+    out = np.empty(B)
+    bar = None
+    if method.progress:
+        from tqdm.auto import tqdm  # optional dependency, imported only when shown
+
+        bar = tqdm(total=B, desc=f"{key[0]} null", unit="resample")
+    done = 0
+    while done < B:
+        size = min(batch, B - done)
+        out[done:done + size] = simulate(size, gen)
+        done += size
+        if bar is not None:
+            bar.update(size)
+    if bar is not None:
+        bar.close()
+    null = MonteCarloNull(out, params=dict(params or {}), seed=seed)
+    with _CACHE_LOCK:
+        _CACHE[full_key] = (null, gen.bit_generator.state)
+        total = sum(v[0].sample.nbytes for v in _CACHE.values())
+        while total > _CACHE_MAX_BYTES and len(_CACHE) > 1:
+            _, (old, _) = _CACHE.popitem(last=False)
+            total -= old.sample.nbytes
+    return null
+
+
+def _seed_of(gen: np.random.Generator):
+    """The entropy of a generator's seed sequence when available (for records)."""
+    seq = getattr(gen.bit_generator, "seed_seq", None)
+    if seq is None:
+        seq = getattr(gen.bit_generator, "_seed_seq", None)
+    entropy = getattr(seq, "entropy", None)
+    if isinstance(entropy, (int, np.integer)):
+        return int(entropy)
+    return None
+
+
+@dataclass(frozen=True)
+class PValueResult:
+    pvalue: np.ndarray
+    se: np.ndarray | None
+
+
+def monte_carlo_pvalue(null: MonteCarloNull, statistic) -> PValueResult:
+    p = np.asarray(null.sf(statistic), dtype=float)
+    return PValueResult(p, np.asarray(null.pvalue_se(statistic)))
+
+
+def sf_clip(p):
+    """Clip p-values into [0, 1] (guards series/approximation round-off)."""
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    return p[()] if p.ndim == 0 else p
