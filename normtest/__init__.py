@@ -18,7 +18,26 @@ from .ecdf import ecdf, ECDFResult
 from .edf import anderson, cramervonmises
 from .epps_pulley import epps_pulley
 from .sliced import bhep, henze_zirkler, sliced_epps_pulley
-from .frame import check
+
+import sys as _sys
+
+
+def __getattr__(name):
+    # `check` lives in normtest.frame, which imports pandas: load it on first use only.
+    if name == "check":
+        from .frame import check
+
+        globals()["check"] = check
+        return check
+    raise AttributeError(f"module 'normtest' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"check"})
+
+
+if "pandas" in _sys.modules:  # pandas already loaded: register the df.normtest accessor now (cheap)
+    from . import frame as _frame  # noqa: F401
 
 __all__ = [
     "__version__",

@@ -130,6 +130,16 @@ class TestResult:
     def to_json(self, **kwargs) -> str:
         return json.dumps(self.to_dict(), **kwargs)
 
+    def plot(self, ax=None, **kwargs):
+        """Draw the null distribution with the observed statistic marked.
+
+        See :func:`normtest.plotting.plot_null` (matplotlib, imported here).
+        Returns the matplotlib Axes.
+        """
+        from .plotting import plot_null
+
+        return plot_null(self, ax=ax, **kwargs)
+
     def __repr__(self) -> str:
         name = type(self).__name__
         parts = [

@@ -201,6 +201,7 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
     nan_policy = check_nan_policy(nan_policy)
     keepdims = check_bool(keepdims, "keepdims")
     ax = check_axis(axis, arr.ndim)
+    in_ndim = arr.ndim
     if ax is None:
         arr = arr.reshape(-1)
         ax = 0
@@ -258,8 +259,8 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
     for key in ("statistic", "pvalue"):
         results.setdefault(key, np.full(m, np.nan))
     shape = batch_shape
-    if keepdims:
-        shape = shape + (1,)
+    if keepdims:  # the reduced axis stays where it was, with length one (as scipy.stats)
+        shape = (1,) * in_ndim if axis is None else shape[:ax] + (1,) + shape[ax:]
     final = {}
     for key, val in results.items():
         val = val.reshape(shape)

@@ -1,0 +1,276 @@
+"""Null laws of the Epps–Pulley statistic: limit eigenvalues, finite-n moments, shipped tables.
+
+Limit law (MATH.md §3, §4). Under H0, ``sqrt(n) (Re psi_n(t) - e^{-t^2/2}, Im psi_n(t))``
+tends to a Gaussian process with cosine and sine parts uncorrelated:
+
+    Sigma^C(s, t) = [e^{-(s-t)^2/2} + e^{-(s+t)^2/2}]/2 - e^{-(s^2+t^2)/2}
+    Sigma^S(s, t) = [e^{-(s-t)^2/2} - e^{-(s+t)^2/2}]/2
+
+With estimated mean and scale (composite null) the process is projected off the
+Hermite directions of degree 1 (sine part) and 2 (cosine part); since
+``<cos(t.), He_2/sqrt 2> = -t^2 e^{-t^2/2}/sqrt 2`` and ``<sin(t.), He_1> = t e^{-t^2/2}``,
+
+    Sigma^C_comp = Sigma^C - (s^2 t^2 / 2) e^{-(s^2+t^2)/2},   Sigma^S_comp = Sigma^S - s t e^{-(s^2+t^2)/2}.
+
+For a rule with nodes ``t_k`` and effective weights ``omega_k`` the statistic
+tends to ``sum lambda chi2_1`` over the eigenvalues of ``D^1/2 Sigma D^1/2``
+(both blocks, ``D = diag(omega)``): a finite list, exact for that rule. The exact
+statistic's operator is the same with the integral against the N(0, beta^2)
+weight; a folded Gauss–Hermite rule with 160 nodes discretises it (spectral
+convergence; the missing trace, below 1e-12, is added back as ``tail``). The
+trace reproduces ``1 - (1+2 beta^2)^{-1/2}`` (simple) and the Henze–Wagner mean
+(composite), and the eigenvalues the lists of MATH.md §4.1 (tested).
+
+Finite n. Default settings (beta = 1, exact statistic) ship Monte-Carlo quantile
+tables for both nulls (``data/ep_tables.npz``, built by
+``benchmarks/make_ep_tables.py``), interpolated linearly in 1/n towards the
+limit law's quantiles and, between levels, linearly in the normal score of p.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+from scipy import special
+
+from .null import NullDistribution
+
+__all__ = ["covariances", "rule_eigenvalues", "exact_eigenvalues", "asymptotic_null",
+           "exact_moments", "rule_moments", "table_null", "TableNull"]
+
+_GH_NODES = 160  # folded Gauss–Hermite nodes for the exact statistic's operator
+
+
+def covariances(nodes, standardize: bool):
+    """(Sigma^C, Sigma^S) at the nodes (limit covariance of sqrt(n) times the ECF error)."""
+    s = np.asarray(nodes, dtype=np.float64)[:, None]
+    t = s.T
+    em = np.exp(-0.5 * (s - t) ** 2)
+    ep = np.exp(-0.5 * (s + t) ** 2)
+    e0 = np.exp(-0.5 * (s * s + t * t))
+    SC = 0.5 * (em + ep) - e0
+    SS = 0.5 * (em - ep)
+    if standardize:
+        SC = SC - 0.5 * (s * s) * (t * t) * e0
+        SS = SS - s * t * e0
+    return SC, SS
+
+
+def rule_eigenvalues(nodes, weights, standardize: bool) -> np.ndarray:
+    """Eigenvalues (descending, > 0) of the limit law of a rule's statistic."""
+    w = np.sqrt(np.asarray(weights, dtype=np.float64))
+    SC, SS = covariances(nodes, standardize)
+    lam = np.concatenate([np.linalg.eigvalsh(w[:, None] * SC * w[None, :]),
+                          np.linalg.eigvalsh(w[:, None] * SS * w[None, :])])
+    lam = np.sort(lam)[::-1]
+    keep = lam > 1e-15 * max(lam[0], 1e-300)
+    return lam[keep]
+
+
+def _gh_rule(beta: float, k: int = _GH_NODES):
+    x, w = np.polynomial.hermite_e.hermegauss(2 * k)
+    w = w / np.sqrt(2.0 * np.pi)
+    pos = x > 0
+    return beta * x[pos], 2.0 * w[pos]
+
+
+def exact_mean(beta: float, standardize: bool) -> float:
+    """Limit mean (= trace) of T_{n,beta}: exact at every n for the simple null (d = 1)."""
+    b2 = beta * beta
+    a = 1.0 + 2.0 * b2
+    if not standardize:
+        return 1.0 - a ** -0.5
+    return 1.0 - a ** -0.5 * (1.0 + b2 / a + 1.5 * b2 * b2 / (a * a))
+
+
+@functools.lru_cache(maxsize=32)
+def exact_eigenvalues(beta: float, standardize: bool):
+    """(eigenvalues, tail) of the exact statistic's limit law (Gauss–Hermite discretisation)."""
+    nodes, weights = _gh_rule(beta)
+    lam = rule_eigenvalues(nodes, weights, standardize)
+    lam = lam[lam > 1e-14]
+    tail = max(0.0, exact_mean(beta, standardize) - float(lam.sum()))
+    lam.setflags(write=False)
+    return lam, tail
+
+
+_ASYM_CACHE: dict = {}
+
+
+def asymptotic_null(beta: float, standardize: bool, rule=None):
+    """The limit law ``sum lambda chi2_1 (+ tail)`` for the exact statistic or a rule."""
+    from ._sumchi2 import SumChi2Null
+
+    if rule is None:
+        key = ("exact", float(beta), bool(standardize))
+    else:
+        key = (rule.name, rule.nodes.tobytes(), rule.weights.tobytes(), bool(standardize))
+    hit = _ASYM_CACHE.get(key)
+    if hit is not None:
+        return hit
+    if rule is None:
+        lam, tail = exact_eigenvalues(float(beta), bool(standardize))
+        params = {"test": "epps_pulley", "statistic": "exact", "beta": float(beta),
+                  "standardize": bool(standardize)}
+    else:
+        lam = rule_eigenvalues(rule.nodes, rule.weights, standardize)
+        tail = 0.0
+        params = {"test": "epps_pulley", "statistic": rule.name, "standardize": bool(standardize)}
+    null = SumChi2Null(lam, tail, name="asymptotic-sum-chi2", params=params)
+    if len(_ASYM_CACHE) > 64:
+        _ASYM_CACHE.clear()
+    _ASYM_CACHE[key] = null
+    return null
+
+
+def exact_moments(n: int, beta: float = 1.0):
+    """Exact finite-n mean and variance of T_{n,beta} under the simple null (MATH.md §4.1)."""
+    b2 = beta * beta
+    a = 1.0 + 2.0 * b2
+    w = (1.0 + b2) * (1.0 + 3.0 * b2)
+    sum_l2 = (1.0 + 4.0 * b2) ** -0.5 - 2.0 * w ** -0.5 + 1.0 / a
+    var = 2.0 * (1.0 - 1.0 / n) * sum_l2 + (4.0 / n) * (w ** -0.5 - 1.0 / a)
+    return 1.0 - a ** -0.5, var
+
+
+def rule_moments(rule, n: int):
+    """Exact finite-n mean and variance of a rule's statistic under the simple null.
+
+    Q is a degenerate V-statistic with kernel
+    ``h(x, y) = sum_k omega_k [cos t_k(x-y) - phi_k cos t_k x - phi_k cos t_k y + phi_k^2]``:
+    ``E Q = sum omega_k (1 - phi_k^2)`` and
+    ``Var Q = 2 (1 - 1/n) E h(X,Y)^2 + Var h(X,X) / n`` with
+    ``E h(X,Y)^2 = tr((D Sigma^C)^2) + tr((D Sigma^S)^2)`` and
+    ``Var h(X,X) = 4 (omega phi)' Sigma^C (omega phi)``.
+    """
+    t = rule.nodes
+    om = rule.weights
+    phi = np.exp(-0.5 * t * t)
+    SC, SS = covariances(t, False)
+    DC = om[:, None] * SC
+    DS = om[:, None] * SS
+    sum_l2 = float(np.trace(DC @ DC) + np.trace(DS @ DS))
+    v = om * phi
+    var_diag = 4.0 * float(v @ SC @ v)
+    return float(np.sum(om * (1.0 - phi * phi))), 2.0 * (1.0 - 1.0 / n) * sum_l2 + var_diag / n
+
+
+# ---------------------------------------------------------------------------
+# Shipped finite-n tables (default settings: beta = 1, exact statistic)
+# ---------------------------------------------------------------------------
+
+_TABLE_FILE = os.path.join(os.path.dirname(__file__), "data", "ep_tables.npz")
+
+
+@functools.lru_cache(maxsize=1)
+def _load_tables():
+    if not os.path.exists(_TABLE_FILE):
+        return None
+    with np.load(_TABLE_FILE) as f:
+        return {k: f[k] for k in f.files}
+
+
+def _limit_quantiles(standardize: bool, p_grid):
+    null = asymptotic_null(1.0, standardize)
+    return np.asarray(null.isf(p_grid))
+
+
+class TableNull(NullDistribution):
+    """Finite-n null of T_{n,1} from shipped Monte-Carlo quantile tables.
+
+    ``sf`` interpolates the upper-tail quantiles ``q_n(p)`` (tabulated for a grid
+    of n and p, plus the limit law at n = inf) linearly in 1/n, then the normal
+    score ``Phi^{-1}(1 - p)`` linearly in the statistic. Beyond the tabulated p
+    range the limit law is used on a statistic rescaled to match the table at
+    its edge, so ``sf`` stays continuous and monotone.
+    """
+
+    name = "table"
+
+    def __init__(self, n: int, standardize: bool, p_grid, quantiles, limit, info):
+        self.n = int(n)
+        self.standardize = bool(standardize)
+        self.p_grid = p_grid              # decreasing upper-tail probabilities
+        self.q = quantiles                # increasing statistic values
+        self.limit = limit
+        self.info = info
+        self._z = special.ndtri(1.0 - p_grid)  # increasing normal scores
+
+    def sf(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        z = np.interp(x, self.q, self._z)
+        p = special.ndtr(-z)
+        hi = x > self.q[-1]
+        lo = x < self.q[0]
+        if hi.any():
+            qinf = float(self.limit.isf(self.p_grid[-1]))
+            p = np.where(hi, self.limit.sf(x * (qinf / self.q[-1])), p)
+        if lo.any():
+            qinf = float(self.limit.isf(self.p_grid[0]))
+            p = np.where(lo, self.limit.sf(x * (qinf / self.q[0])), p)
+        p = np.where(np.isnan(x), np.nan, np.clip(p, 0.0, 1.0))
+        return p[()] if p.ndim == 0 else p
+
+    def cdf(self, x):
+        p = 1.0 - np.asarray(self.sf(x))
+        return p[()] if p.ndim == 0 else p
+
+    def ppf(self, q):
+        q = np.asarray(q, dtype=np.float64)
+        z = special.ndtri(q)
+        out = np.interp(z, self._z, self.q, left=np.nan, right=np.nan)
+        # outside the table: the limit law's quantile, rescaled as in `sf`
+        lo_mask = q < 1.0 - self.p_grid[0]
+        hi_mask = q > 1.0 - self.p_grid[-1]
+        if lo_mask.any() or hi_mask.any():
+            lim = np.asarray(self.limit.ppf(np.clip(q, 0.0, 1.0)), dtype=np.float64)
+            q0 = float(self.limit.isf(self.p_grid[0]))
+            q1 = float(self.limit.isf(self.p_grid[-1]))
+            out = np.where(lo_mask, lim * (self.q[0] / q0), out)
+            out = np.where(hi_mask, lim * (self.q[-1] / q1), out)
+        return out[()] if out.ndim == 0 else out
+
+    def describe(self):
+        return {"kind": "table", "n": self.n, "standardize": self.standardize, **self.info}
+
+
+_TABLE_NULLS: dict = {}
+
+
+def table_null(n: int, standardize: bool):
+    """TableNull for the default settings at sample size n, or None if no table covers it."""
+    tabs = _load_tables()
+    if tabs is None:
+        return None
+    key = (int(n), bool(standardize))
+    hit = _TABLE_NULLS.get(key)
+    if hit is not None:
+        return hit
+    ns = tabs["n"].astype(np.float64)
+    if n < ns[0]:
+        return None
+    p_grid = tabs["p"]
+    Q = tabs["q_composite" if standardize else "q_simple"]  # (len(ns), len(p))
+    limit = asymptotic_null(1.0, standardize)
+    q_inf = tabs["qinf_composite" if standardize else "qinf_simple"]
+    x = 1.0 / ns
+    xn = 1.0 / n
+    if xn <= x[-1]:
+        # between the largest tabulated n and the limit: linear in 1/n
+        wgt = xn / x[-1]
+        q = wgt * Q[-1] + (1.0 - wgt) * q_inf
+    else:
+        i = int(np.searchsorted(-x, -xn))  # x decreasing
+        i = min(max(i, 1), len(x) - 1)
+        wgt = (xn - x[i]) / (x[i - 1] - x[i])
+        q = wgt * Q[i - 1] + (1.0 - wgt) * Q[i]
+    q = np.maximum.accumulate(q)
+    info = {"source": "normtest/data/ep_tables.npz", "n_resamples": int(tabs["n_resamples"]),
+            "n_min": int(ns[0]), "n_max": int(ns[-1])}
+    null = TableNull(n, standardize, p_grid, q, limit, info)
+    if len(_TABLE_NULLS) > 256:
+        _TABLE_NULLS.clear()
+    _TABLE_NULLS[key] = null
+    return null

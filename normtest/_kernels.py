@@ -1,0 +1,319 @@
+"""numba kernels (private). Imported lazily by the public modules.
+
+Shared numba settings live here once: ``FASTMATH`` enables every LLVM fast-math
+flag except ``nnan``/``ninf`` (so NaN/inf checks stay valid), and ``CACHE``
+turns numba's on-disk cache on only when ``NORMTEST_NUMBA_CACHE=1`` (off by
+default: numba's cache does not notice edits in other files).
+
+ECF sums
+--------
+``ecf_sums(P, nodes)`` (observations in rows) and ``ecf_sums_rows(X, nodes)``
+(observations along the last axis) return ``C[j, k] = sum_i cos(t_k x_ij)`` and
+``S[j, k] = sum_i sin(t_k x_ij)`` in float64 whatever the input dtype. They never
+build an ``n x K`` array: each value is read once and its K cosines/sines are
+added into a per-task accumulator of length K.
+
+Determinism. The work is split into tasks whose boundaries depend only on the
+array shape, never on the number of threads: with 8 or more columns (slices,
+replicates) a task is one column; otherwise a task is a fixed block of
+``_ROW_BLOCK`` observations whose partial sums are stored separately and added
+afterwards in block order. No two threads ever add into one accumulator, so the
+result is bit-identical for ``NUMBA_NUM_THREADS=1, 2, ...`` (tested).
+
+Equispaced nodes. With ``step`` given the nodes are ``t_k = k * step``
+(k = 1..K) and ``cos/sin(t_k x)`` follow from one ``cos/sin(step * x)`` by the
+angle-addition recurrence; it is re-anchored with a direct evaluation every
+``_REANCHOR`` nodes, which bounds the rounding drift to about
+``_REANCHOR * 1e-16`` per term.
+
+Threading layer. numba's default layer order picks TBB if installed, else
+OpenMP, else its own 'workqueue'. The kernels here are coarse-grained (a few
+parallel regions per call, each task thousands of transcendental evaluations),
+so the layer's scheduling cost is invisible; the measured concern is idle
+spinning of GNU OpenMP workers (``OMP_WAIT_POLICY``/``GOMP_SPINCOUNT``) stealing
+cores from a following BLAS call. See ``docs/epps_pulley.md`` for measurements;
+we do not force a layer (a library should not), and recommend
+``NUMBA_THREADING_LAYER=workqueue`` when numba and a threaded BLAS alternate in
+tight loops.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numba  # noqa: F401  (this module is the numba boundary)
+import numpy as np
+from numba import njit, prange
+
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+CACHE = os.environ.get("NORMTEST_NUMBA_CACHE", "0") == "1"
+
+_ROW_BLOCK = 4096  # observations per task when parallelising over rows
+_MIN_COLS_PARALLEL = 8  # from this many columns on, a task is one column
+_REANCHOR = 32  # direct cos/sin every this many recurrence steps
+
+__all__ = ["FASTMATH", "CACHE", "ecf_sums", "ecf_sums_rows", "ep_closed_form", "ep_pair_cross"]
+
+
+# ---------------------------------------------------------------------------
+# ECF sums
+# ---------------------------------------------------------------------------
+
+@njit(cache=CACHE, fastmath=FASTMATH)
+def _accumulate(X, col, lo, hi, transposed, nodes, step, use_step, accC, accS):
+    """Add cos/sin(t_k x) for the values X[lo:hi, col] (or X[col, lo:hi]) into accC/accS."""
+    K = nodes.shape[0]
+    for i in range(lo, hi):
+        if transposed:
+            x = np.float64(X[col, i])
+        else:
+            x = np.float64(X[i, col])
+        if use_step:
+            a = step * x
+            c1 = np.cos(a)
+            s1 = np.sin(a)
+            c = c1
+            s = s1
+            accC[0] += c
+            accS[0] += s
+            for k in range(1, K):
+                if k % _REANCHOR == 0:
+                    b = (k + 1) * a
+                    c = np.cos(b)
+                    s = np.sin(b)
+                else:
+                    cn = c * c1 - s * s1
+                    s = s * c1 + c * s1
+                    c = cn
+                accC[k] += c
+                accS[k] += s
+        else:
+            for k in range(K):
+                b = nodes[k] * x
+                accC[k] += np.cos(b)
+                accS[k] += np.sin(b)
+
+
+@njit(parallel=True, cache=CACHE, fastmath=FASTMATH)
+def _ecf_by_column(X, transposed, nodes, step, use_step, C, S):
+    m = C.shape[0]
+    K = nodes.shape[0]
+    n = X.shape[1] if transposed else X.shape[0]
+    for j in prange(m):
+        accC = np.zeros(K)
+        accS = np.zeros(K)
+        # fixed row blocks inside a column: pairwise-like accuracy, thread-count free
+        for lo in range(0, n, _ROW_BLOCK):
+            hi = min(n, lo + _ROW_BLOCK)
+            bC = np.zeros(K)
+            bS = np.zeros(K)
+            _accumulate(X, j, lo, hi, transposed, nodes, step, use_step, bC, bS)
+            for k in range(K):
+                accC[k] += bC[k]
+                accS[k] += bS[k]
+        for k in range(K):
+            C[j, k] += accC[k]
+            S[j, k] += accS[k]
+
+
+@njit(parallel=True, cache=CACHE, fastmath=FASTMATH)
+def _ecf_by_block(X, transposed, nodes, step, use_step, C, S):
+    m = C.shape[0]
+    K = nodes.shape[0]
+    n = X.shape[1] if transposed else X.shape[0]
+    nb = (n + _ROW_BLOCK - 1) // _ROW_BLOCK
+    partC = np.zeros((nb, m, K))
+    partS = np.zeros((nb, m, K))
+    for task in prange(nb * m):
+        b = task // m
+        j = task - b * m
+        lo = b * _ROW_BLOCK
+        hi = min(n, lo + _ROW_BLOCK)
+        _accumulate(X, j, lo, hi, transposed, nodes, step, use_step, partC[b, j], partS[b, j])
+    for j in range(m):
+        for k in range(K):
+            sc = 0.0
+            ss = 0.0
+            for b in range(nb):
+                sc += partC[b, j, k]
+                ss += partS[b, j, k]
+            C[j, k] += sc
+            S[j, k] += ss
+
+
+def _prepare_nodes(nodes, step):
+    nodes = np.ascontiguousarray(nodes, dtype=np.float64).reshape(-1)
+    if step is None:
+        return nodes, 0.0, False
+    step = float(step)
+    return nodes, step, True
+
+
+def _run(X, transposed, nodes, step, out):
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    nodes, stepf, use_step = _prepare_nodes(nodes, step)
+    m = X.shape[0] if transposed else X.shape[1]
+    K = nodes.shape[0]
+    if out is None:
+        C = np.zeros((m, K))
+        S = np.zeros((m, K))
+    else:
+        C, S = out
+        if C.shape != (m, K) or S.shape != (m, K) or C.dtype != np.float64 or S.dtype != np.float64:
+            raise ValueError(f"`out` must be two float64 arrays of shape {(m, K)}.")
+    if K == 0 or m == 0:
+        return C, S
+    if m >= _MIN_COLS_PARALLEL:
+        _ecf_by_column(X, transposed, nodes, stepf, use_step, C, S)
+    else:
+        _ecf_by_block(X, transposed, nodes, stepf, use_step, C, S)
+    return C, S
+
+
+def ecf_sums(P, nodes, step=None, out=None):
+    """ECF sums of the columns of ``P``: observations in rows, slices in columns.
+
+    Parameters
+    ----------
+    P : ndarray, shape (n, m), float32 or float64
+        ``n`` observations (rows) of ``m`` variables or projections (columns).
+        Any memory layout; C order is fastest for many columns.
+    nodes : ndarray, shape (K,)
+        Nodes ``t_k`` (float64). With `step` given they must equal ``k * step``
+        for k = 1..K (only ``len(nodes)`` is used then).
+    step : float or None
+        Spacing of equispaced nodes ``t_k = k * step``: enables the
+        angle-addition recurrence (one sin/cos per value instead of K).
+    out : (C, S) or None
+        Two float64 arrays of shape (m, K) to *add into* in place (stream row
+        chunks through the same accumulators); they are also returned.
+
+    Returns
+    -------
+    C, S : ndarray, shape (m, K), float64
+        ``C[j, k] = sum_i cos(t_k P[i, j])``, ``S[j, k] = sum_i sin(t_k P[i, j])``.
+
+    Notes
+    -----
+    Deterministic: bit-identical on any number of threads (see module notes).
+    Accumulates in float64 whatever the input dtype; memory O(m K) plus, for
+    fewer than 8 columns, O(m K n / 4096) partial sums.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from normtest._kernels import ecf_sums
+    >>> P = np.array([[0.0, 1.0], [1.0, 2.0]])
+    >>> C, S = ecf_sums(P, np.array([0.5, 1.0]), step=0.5)
+    >>> print(np.round(C, 6))
+    [[1.877583 1.540302]
+     [1.417761 0.124155]]
+    """
+    P = np.asarray(P)
+    if P.ndim != 2:
+        raise ValueError(f"`P` must be a 2-d array (n, m). Got shape {P.shape} instead.")
+    return _run(P, False, nodes, step, out)
+
+
+def ecf_sums_rows(X, nodes, step=None, out=None):
+    """ECF sums of the rows of ``X`` (shape (m, n)): the (m, n) layout of `ecf_sums`.
+
+    Same contract as :func:`ecf_sums` with observations along the last axis
+    (the layout of ``vectorize_1d`` cores and of Monte-Carlo batches); returns
+    ``(C, S)`` of shape (m, K).
+    """
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"`X` must be a 2-d array (m, n). Got shape {X.shape} instead.")
+    return _run(X, True, nodes, step, out)
+
+
+# ---------------------------------------------------------------------------
+# Closed-form (O(n^2)) Epps–Pulley statistic, the reference for moderate n
+# ---------------------------------------------------------------------------
+
+@njit(parallel=True, cache=CACHE, fastmath=FASTMATH)
+def _ep_closed_rows(Y, beta, out):
+    """T_{n,beta} of each row of Y via the centred kernel h (MATH.md §4.1).
+
+    T = (1/n) [sum_j h(y_j, y_j) + 2 sum_{j<k} h(y_j, y_k)] with
+    h(x, y) = exp(-b2 (x-y)^2 / 2) - a(x) - a(y) + c: each term is O(1), so the
+    O(n)-sized cancellations of the raw three-term formula never form. Row sums
+    use Kahan compensation and are combined in a fixed order.
+    """
+    m, n = Y.shape
+    b2 = beta * beta
+    g = b2 / (1.0 + b2)
+    ca = 1.0 / np.sqrt(1.0 + b2)
+    c = 1.0 / np.sqrt(1.0 + 2.0 * b2)
+    for r in range(m):
+        a = np.empty(n)
+        for j in range(n):
+            a[j] = ca * np.exp(-0.5 * g * Y[r, j] * Y[r, j])
+        rows = np.empty(n)
+        for j in prange(n):
+            yj = Y[r, j]
+            s = 1.0 - 2.0 * a[j] + c  # diagonal term h(y_j, y_j)
+            comp = 0.0
+            for k in range(j + 1, n):
+                d = yj - Y[r, k]
+                term = 2.0 * (np.exp(-0.5 * b2 * d * d) - a[j] - a[k] + c)
+                yk = term - comp
+                t = s + yk
+                comp = (t - s) - yk
+                s = t
+            rows[j] = s
+        # pairwise combination in a fixed order
+        width = n
+        while width > 1:
+            half = (width + 1) // 2
+            for j in range(width // 2):
+                rows[j] = rows[2 * j] + rows[2 * j + 1]
+            if width % 2 == 1:
+                rows[half - 1] = rows[width - 1]
+            width = half
+        out[r] = rows[0] / n
+
+
+def ep_closed_form(Y, beta=1.0):
+    """Exact Epps–Pulley/BHEP statistic T_{n,beta} of each row of ``Y`` (m, n) in O(n^2).
+
+    The reference implementation (MATH.md §2, centred-kernel form with
+    compensated summation). ``Y`` is the data the statistic sees (already
+    standardised for the composite null).
+    """
+    Y = np.ascontiguousarray(Y, dtype=np.float64)
+    if Y.ndim == 1:
+        Y = Y[None, :]
+    out = np.empty(Y.shape[0])
+    _ep_closed_rows(Y, float(beta), out)
+    return out
+
+
+@njit(parallel=True, cache=CACHE, fastmath=FASTMATH)
+def _pair_cross(near, far, beta, out):
+    b2 = beta * beta
+    nf = far.shape[0]
+    nn = near.shape[0]
+    for f in prange(nf):
+        yf = far[f]
+        s = 0.0
+        for lo in range(0, nn, _ROW_BLOCK):
+            hi = min(nn, lo + _ROW_BLOCK)
+            bs = 0.0
+            for i in range(lo, hi):
+                d = near[i] - yf
+                bs += np.exp(-0.5 * b2 * d * d)
+            s += bs
+        out[f] = s
+
+
+def ep_pair_cross(near, far, beta=1.0):
+    """``out[f] = sum_i exp(-beta^2 (near_i - far_f)^2 / 2)`` for each far point (deterministic)."""
+    near = np.ascontiguousarray(near, dtype=np.float64)
+    far = np.ascontiguousarray(far, dtype=np.float64)
+    out = np.empty(far.shape[0])
+    if far.shape[0]:
+        _pair_cross(near, far, float(beta), out)
+    return out

@@ -1,0 +1,156 @@
+"""The command line: normtest check / normtest demo."""
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import normtest
+from normtest.__main__ import main
+
+
+@pytest.fixture
+def csv_files(tmp_path):
+    rng = np.random.default_rng(8)
+    ok = tmp_path / "ok.csv"
+    pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(5, 2, size=80),
+                  "name": [f"r{i}" for i in range(80)]}).to_csv(ok, index=False)
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"a": rng.normal(size=80), "skew": rng.exponential(size=80)}).to_csv(bad, index=False)
+    return ok, bad
+
+
+def _call(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_exit_codes_and_table(csv_files, capsys):
+    ok, bad = csv_files
+    code, out, err = _call(capsys, "check", str(ok), "--no-progress")
+    assert code == 0, err
+    assert "anderson" in out and "cramervonmises" in out and "epps_pulley" in out
+    assert "Normality rejected for 0 of 3" in out and "name" in out  # the text column is listed as skipped
+    code, out, err = _call(capsys, "check", str(bad), "--test", "anderson", "--no-progress")
+    assert code == 1
+    assert "skew" in out and "not normal" in out
+
+
+def test_json_and_csv_formats(csv_files, capsys):
+    _, bad = csv_files
+    code, out, _ = _call(capsys, "check", str(bad), "--format", "json", "--seed", "3", "--test", "anderson,cramervonmises")
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["normtest"] == normtest.__version__ and doc["seed"] == 3
+    assert doc["settings"]["tests"] == ["anderson", "cramervonmises"]
+    assert {r["column"] for r in doc["results"]} == {"a", "skew"}
+    assert all(r["record"]["version"] == normtest.__version__ for r in doc["results"])
+    code, out, _ = _call(capsys, "check", str(bad), "--format", "csv", "--test", "anderson")
+    table = pd.read_csv(io.StringIO(out))
+    assert list(table.columns[:3]) == ["column", "test", "n"]
+    assert table.set_index("column").loc["skew", "reject"]
+
+
+def test_json_is_byte_identical_for_a_seed(csv_files, capsys):
+    _, bad = csv_files
+    argv = ["check", str(bad), "--format", "json", "--seed", "11", "--n-resamples", "99", "--multivariate"]
+    outs = []
+    for _ in range(2):
+        normtest.clear_null_cache()
+        outs.append(_call(capsys, *argv)[1])
+    assert outs[0] == outs[1]
+    # and the record regenerates the table through the Python API
+    doc = json.loads(outs[0])
+    df = pd.read_csv(bad)
+    table = normtest.check(df, **doc["settings"])
+    np.testing.assert_allclose(table["pvalue"].to_numpy(dtype=float),
+                               [np.nan if r["pvalue"] is None else r["pvalue"] for r in doc["results"]],
+                               rtol=0, atol=0)
+
+
+def test_columns_by_and_simple(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    path = tmp_path / "g.csv"
+    pd.DataFrame({"g": ["x", "y"] * 30, "v": rng.normal(size=60), "w": rng.normal(size=60)}).to_csv(path, index=False)
+    code, out, err = _call(capsys, "check", str(path), "--columns", "v", "--by", "g", "--simple",
+                           "--test", "cramervonmises", "--format", "csv")
+    assert code in (0, 1), err
+    table = pd.read_csv(io.StringIO(out))
+    assert list(table["g"]) == ["x", "y"] and list(table["column"]) == ["v", "v"]
+
+
+def test_parquet(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "d.parquet"
+    pd.DataFrame({"a": np.random.default_rng(0).normal(size=40)}).to_parquet(path)
+    code, out, err = _call(capsys, "check", str(path), "--test", "anderson", "--format", "csv")
+    assert code == 0, err
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # simulate a missing optional dependency
+    code, out, err = _call(capsys, "check", str(path))
+    assert code == 2 and out == ""
+    assert "normtest[parquet]" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("content, name, match", [
+    (None, "missing.csv", "no such file"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\xff\xfe\xfd", "garbage.csv", "cannot read"),
+    (b"", "empty.csv", "cannot read"),
+    (b"a,b\nx,y\nz,w\n", "text.csv", "numeric column"),
+    (b"a\n1\n", "data.xlsx", "expected a .csv"),
+    (b"PAR1 not really", "broken.parquet", "as Parquet"),
+])
+def test_input_errors(tmp_path, capsys, content, name, match):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    code, out, err = _call(capsys, "check", str(path))
+    assert code == 2 and out == ""
+    assert match in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["check", "{ok}", "--columns", "zzz"], "'columns' must name columns"),
+    (["check", "{ok}", "--test", "shapiro"], "'tests' must be names"),
+    (["check", "{ok}", "--alpha", "1.5"], "'alpha'"),
+    (["check", "{ok}", "--seed", "-3"], "--seed"),
+    (["check", "{ok}", "--n-resamples", "0"], "'n_resamples'"),
+])
+def test_option_errors(csv_files, capsys, argv, match):
+    ok, _ = csv_files
+    code, out, err = _call(capsys, *[a.format(ok=ok) for a in argv])
+    assert code == 2 and match in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv", [[], ["check"], ["frobnicate"], ["check", "x.csv", "--format", "xml"],
+                                  ["check", "x.csv", "--alpha", "big"]])
+def test_usage_errors_exit_2(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and len(err.strip().splitlines()) == 1
+
+
+def test_demo_in_process(capsys):
+    code, out, err = _call(capsys, "demo", "--no-progress")
+    assert code in (0, 1), err
+    assert "statecrime" in out and "violent" in out and "(multivariate)" in out
+    assert "Seed 0" in out
+
+
+def test_module_entry_point_and_demo_subprocess():
+    # the README's first command (after installation): python -m normtest demo
+    out = subprocess.run([sys.executable, "-m", "normtest", "demo", "--format", "json"], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode in (0, 1), out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["seed"] == 0 and len(doc["results"]) == 7 * 3 + 1
+    assert all(r["pvalue"] is not None for r in doc["results"]), [r["note"] for r in doc["results"]]
+    bad = subprocess.run([sys.executable, "-m", "normtest", "check", "no/such/file.csv"], capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
