@@ -275,8 +275,22 @@ def _stephens_sf_modified(test: str, s):
     return np.clip(p, 0.0, 1.0)
 
 
+def _stephens_sf_scalar(test: str, s: float) -> float:
+    pieces = _STEPHENS[test]
+    s = min(s, pieces[-1][0])
+    for upper, one_minus, c0, c1, c2 in pieces:
+        if s < upper or upper == pieces[-1][0]:
+            val = math.exp(c0 + s * (c1 + c2 * s))
+            return min(max(1.0 - val if one_minus else val, 0.0), 1.0)
+    raise AssertionError("unreachable")
+
+
 def stephens_sf(test: str, stat, n):
     """Stephens' p-value for the composite statistic ``stat`` (A² or W²) at sample size ``n``."""
+    if isinstance(stat, float) or (isinstance(stat, np.ndarray) and stat.shape == ()):
+        s = float(stephens_modify(test, float(stat), n))
+        if not math.isnan(s):
+            return np.float64(_stephens_sf_scalar(test, s))
     return _scalarize(_stephens_sf_modified(test, stephens_modify(test, stat, n)))
 
 

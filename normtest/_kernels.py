@@ -150,8 +150,10 @@ def _prepare_nodes(nodes, step):
 
 
 def _run(X, transposed, nodes, step, out):
+    # one compiled specialisation per dtype: C-contiguous float32 or float64
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
+    X = np.ascontiguousarray(X)
     nodes, stepf, use_step = _prepare_nodes(nodes, step)
     m = X.shape[0] if transposed else X.shape[1]
     K = nodes.shape[0]

@@ -36,7 +36,7 @@ __all__ = ["feature_cov", "exact_moments", "limit_moments", "limit_eigenvalues",
            "allslice_moments", "DENSE_MAX"]
 
 #: largest block (M * K) eigen-decomposed densely; larger ones use Lanczos + a gamma remainder.
-DENSE_MAX = 4096
+DENSE_MAX = 1024
 #: number of leading eigenvalues computed by Lanczos in the large case.
 LANCZOS_TOP = 64
 
@@ -94,9 +94,20 @@ def feature_cov(rho, s, t, composite=False):
     s = np.asarray(s, dtype=np.float64)
     t = np.asarray(t, dtype=np.float64)
     x = rho[..., None, None] * (s[:, None] * t[None, :])
-    env = np.exp(-0.5 * (s[:, None] ** 2 + t[None, :] ** 2))
+    logenv = -0.5 * (s[:, None] ** 2 + t[None, :] ** 2)
+    env = np.exp(logenv)
     jc, js = (4, 3) if composite else (2, 1)
-    return env * _cosh_tail(x, jc), env * _sinh_tail(x, js)
+    SC = env * _cosh_tail(np.clip(x, -1.5, 1.5), jc)
+    SS = env * _sinh_tail(np.clip(x, -1.5, 1.5), js)
+    big = np.abs(x) >= 1.5
+    if big.any():  # exp(logenv -+ x) never overflows: |x| <= (s^2 + t^2) / 2
+        le = np.broadcast_to(logenv, x.shape)[big]
+        xb = x[big]
+        ep, em = np.exp(le + xb), np.exp(le - xb)
+        e0 = np.exp(le)
+        SC[big] = 0.5 * (ep + em) - e0 * (1.0 + (0.5 * xb * xb if composite else 0.0))
+        SS[big] = 0.5 * (ep - em) - (e0 * xb if composite else 0.0)
+    return SC, SS
 
 
 def _weights(rule):

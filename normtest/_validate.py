@@ -207,7 +207,8 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
         ax = 0
     moved = np.moveaxis(arr, ax, -1)
     batch_shape = moved.shape[:-1]
-    data = np.ascontiguousarray(moved.reshape(-1, moved.shape[-1]))
+    # explicit row count: reshape(-1, 0) is ambiguous for an empty sample axis
+    data = np.ascontiguousarray(moved.reshape(int(np.prod(batch_shape, dtype=np.int64)), moved.shape[-1]))
     m, n_full = data.shape
     if n_full == 0 and m <= 1:
         raise ValueError(f"`{name}` must not be empty.")

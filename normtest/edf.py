@@ -17,7 +17,8 @@ import numpy as np
 from scipy.special import log_ndtr, ndtr
 
 from ._result import TestResult
-from ._validate import DegenerateDataWarning, check_bool, resolve_rng, vectorize_1d
+from ._validate import (DegenerateDataWarning, check_axis, check_bool, check_nan_policy, resolve_rng,
+                        vectorize_1d)
 from .null import MonteCarlo, check_method
 
 __all__ = ["anderson", "cramervonmises", "EDFResult"]
@@ -165,6 +166,29 @@ def _edf_iv(test, standardize, method):
     return standardize, method
 
 
+def _one_sample_fast_path(x, axis, nan_policy, keepdims, min_n, compute):
+    """The common call (one finite 1-D sample, large enough) without the batching machinery.
+
+    Validates exactly as :func:`vectorize_1d` and returns its output layout, or None to
+    defer to it (NaN present, too small, keepdims, several slices).
+    """
+    if not isinstance(x, np.ndarray) or x.ndim != 1 or x.dtype != np.float64 or keepdims is not False:
+        return None
+    check_nan_policy(nan_policy)
+    check_axis(axis, 1)
+    n = x.shape[0]
+    if n < min_n or np.isnan(x).any():
+        return None
+    if np.isinf(x).any():
+        return None  # vectorize_1d raises the standard error
+    out = compute(x[None, :])
+    meta = out.pop("_meta", {})
+    final = {key: np.asarray(val)[0] for key, val in out.items()}
+    final["n"] = n
+    final["meta"] = [dict(meta, n=n, rows=np.array([0]))]
+    return final
+
+
 def _edf_test(test, x, standardize, method, axis, nan_policy, keepdims):
     standardize, method = _edf_iv(test, standardize, method)
     mc = method if isinstance(method, MonteCarlo) else None
@@ -184,8 +208,10 @@ def _edf_test(test, x, standardize, method, axis, nan_policy, keepdims):
         min_n = _MIN_N_SIMPLE
     else:
         min_n = _MIN_N_COMPOSITE_MC if mc is not None else _MIN_N_STEPHENS
-    out = vectorize_1d(x, axis=axis, nan_policy=nan_policy, min_n=min_n, compute=compute,
-                       test=test, keepdims=keepdims)
+    out = _one_sample_fast_path(x, axis, nan_policy, keepdims, min_n, compute)
+    if out is None:
+        out = vectorize_1d(x, axis=axis, nan_policy=nan_policy, min_n=min_n, compute=compute,
+                           test=test, keepdims=keepdims)
     shape = np.shape(out["statistic"])
     if mc is not None:
         method_name = "monte-carlo"

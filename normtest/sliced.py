@@ -234,13 +234,21 @@ def _resolve_rule(quadrature, beta, spread):
 def _null_rule(rule, beta):
     """Rule used for null-law computations: 'auto' rules are replaced by a compact one.
 
-    The null covariances are smooth Gaussians in t, so the spread-independent rule
-    ``auto_rule(0, beta)`` integrates them as exactly as the data's rule does.
+    Against the weight N(0, beta^2) the null covariances are Gaussians in t of
+    standard deviation at least ``sigma = beta / sqrt(1 + beta^2)`` (no data
+    oscillation), so a trapezoid with step ``0.6 sigma`` truncated at
+    ``9 beta`` integrates them as exactly as the data's rule does (null mean
+    and variance within 1e-12 relative of the closed forms for beta in
+    [0.5, 3]), with 22 nodes at beta = 1.
     """
     if rule.name == "auto":
-        from ._quadrature import auto_rule
+        from ._quadrature import QuadratureRule
 
-        return auto_rule(0.0, beta)
+        h = 0.6 * beta / math.sqrt(1.0 + beta * beta)
+        K = int(math.ceil(9.0 * beta / h))
+        t = h * np.arange(1, K + 1, dtype=np.float64)
+        omega = 2.0 * h * np.exp(-0.5 * (t / beta) ** 2) / (beta * math.sqrt(2.0 * math.pi))
+        return QuadratureRule("auto-null", t, omega, "henze", beta, h)
     return rule
 
 

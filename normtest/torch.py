@@ -45,12 +45,12 @@ from torch import nn
 
 from ._quadrature import QuadratureRule, get_rule
 
-__all__ = ["epps_pulley", "sliced_epps_pulley", "SIGReg", "ecf_sums", "statistic_from_sums"]
+__all__ = ["epps_pulley", "sliced_epps_pulley", "SIGReg", "ecf_sums", "statistic_from_sums", "draw_directions"]
 
 # Elements (complex values) of the per-chunk work buffer: 2**20 complex64 = 8 MiB, which
-# stays in a typical L2/L3 cache on CPU; on CUDA a bigger chunk amortises launches.
+# stays in a typical L2/L3 cache on CPU; on CUDA a bigger chunk (128 MiB) amortises launches.
 _CHUNK_ELEMENTS_CPU = 2**20
-_CHUNK_ELEMENTS_CUDA = 2**26
+_CHUNK_ELEMENTS_CUDA = 2**24
 # Equispaced nodes are treated with the power recurrence only up to this multiple of h.
 _MAX_POWER = 512
 
@@ -116,19 +116,31 @@ def _project(xc, A, scale, shift, cd):
     return p
 
 
-def _chunk_sums(p, nd: _Nodes, t):
+def _power_index(nd: _Nodes, device):
+    return None if nd.powers is None else torch.tensor(nd.powers - 1, device=device)
+
+
+def _unit_complex(theta, out=None):
+    """exp(i theta) written straight into a complex buffer (cheaper than torch.polar)."""
+    if out is None:
+        out = torch.empty(theta.shape, dtype=_complex_dtype(theta.dtype), device=theta.device)
+    parts = torch.view_as_real(out)
+    torch.cos(theta, out=parts[..., 0])
+    torch.sin(theta, out=parts[..., 1])
+    return out
+
+
+def _chunk_sums(p, nd: _Nodes, t, sel):
     """(C, S) of one chunk of projections p (B, c, M): each (B, M, K), compute dtype."""
     if nd.step is not None:
         kmax = nd.kmax
-        z = torch.polar(torch.ones_like(p), p * nd.step)
-        Z = torch.empty((kmax,) + tuple(p.shape), dtype=z.dtype, device=p.device)
-        Z[0] = z
+        Z = torch.empty((kmax,) + tuple(p.shape), dtype=_complex_dtype(p.dtype), device=p.device)
+        _unit_complex(p * nd.step, Z[0])
         k = 1
         while k < kmax:  # Z[j] = z**(j+1): fill [k, k+m) from [0, m) times z**k
             m = min(k, kmax - k)
             torch.mul(Z[:m], Z[k - 1], out=Z[k:k + m])
             k += m
-        sel = torch.as_tensor(nd.powers - 1, device=p.device)
         s = Z.sum(dim=2).index_select(0, sel)  # (K, B, M)
         s = s.permute(1, 2, 0)
         return s.real, s.imag
@@ -136,16 +148,16 @@ def _chunk_sums(p, nd: _Nodes, t):
     return torch.cos(arg).sum(dim=1), torch.sin(arg).sum(dim=1)
 
 
-def _chunk_grad(p, nd: _Nodes, t, gC, gS):
+def _chunk_grad(p, nd: _Nodes, t, gC, gS, sel):
     """dL/dp for one chunk (B, c, M) given upstream gradients gC, gS (B, M, K), compute dtype."""
     if nd.step is not None:
         kmax = nd.kmax
         # coefficients u_j of z**j: t_k (gS + i gC) at j = m_k
         u = torch.zeros((kmax,) + tuple(gC.shape[:-1]), dtype=_complex_dtype(p.dtype), device=p.device)
         coef = torch.complex(gS * t, gC * t).permute(2, 0, 1)  # (K, B, M)
-        u.index_copy_(0, torch.as_tensor(nd.powers - 1, device=p.device), coef)
+        u.index_copy_(0, sel, coef)
         u = u.unsqueeze(2)  # (kmax, B, 1, M)
-        z = torch.polar(torch.ones_like(p), p * nd.step)
+        z = _unit_complex(p * nd.step)
         acc = u[kmax - 1].expand_as(z).clone()
         for j in range(kmax - 2, -1, -1):
             acc.mul_(z).add_(u[j])
@@ -174,10 +186,11 @@ class _EcfSums(torch.autograd.Function):
         S = torch.zeros_like(C)
         per_row = B * M * (nd.kmax if nd.step is not None else 2 * K)
         rows = _chunk_rows(N, per_row, x.device)
-        with torch.autocast(device_type=x.device.type, enabled=False):
+        sel = _power_index(nd, x.device)
+        with torch.autocast(device_type=x.device.type, enabled=False), torch.no_grad():
             for lo in range(0, N, rows):
                 p = _project(x[:, lo:lo + rows], A, scale, shift, cd)
-                c, s = _chunk_sums(p, nd, t_cd)
+                c, s = _chunk_sums(p, nd, t_cd, sel)
                 C += c.to(acc)
                 S += s.to(acc)
         ctx.save_for_backward(x, A, scale, shift, t_cd)
@@ -202,6 +215,7 @@ class _EcfSums(torch.autograd.Function):
         gshift = torch.zeros(torch.broadcast_shapes(shift.shape, (B, 1, 1)), dtype=cd,
                              device=x.device) if need_shift else None
         rows = ctx.rows
+        sel = _power_index(nd, x.device)
         with torch.autocast(device_type=x.device.type, enabled=False):
             for lo in range(0, N, rows):
                 xc = x[:, lo:lo + rows].to(cd)
@@ -211,7 +225,7 @@ class _EcfSums(torch.autograd.Function):
                     p = p * scale
                 if shift is not None:
                     p = p - shift
-                G = _chunk_grad(p, nd, t_cd, gC, gS)  # dL/dp (B, c, M)
+                G = _chunk_grad(p, nd, t_cd, gC, gS, sel)  # dL/dp (B, c, M)
                 if need_shift:
                     gshift -= G.sum(dim=1, keepdim=True)
                 if need_scale:
@@ -493,34 +507,29 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", dim=None, d
     n = _global_count(N, x.device, distributed)
     scale = shift = None
     if standardize:
+        sdt = _acc_dtype(x.device)  # mean and sd in float64 (two passes), whatever the input
         with torch.autocast(device_type=x.device.type, enabled=False):
-            xs = xb.to(cd)
+            xs = xb.to(sdt)
             total = xs.sum(dim=1, keepdim=True)
             if distributed:
                 total = _all_reduce_sum(total)
-            mean = total / n.to(cd)
+            mean = total / n.to(sdt)
             ss = ((xs - mean) ** 2).sum(dim=1, keepdim=True)
             if distributed:
                 ss = _all_reduce_sum(ss)
-            sd = torch.sqrt(ss / n.to(cd))
-            scale = 1.0 / sd
-            shift = mean * scale
+            sd = torch.sqrt(ss / n.to(sdt))
+            scale = (1.0 / sd).to(cd)
+            shift = (mean / sd).to(cd)
     if _needs_spread(quadrature):
+        # one rule for all columns, sized by the largest |y|: "auto" is exact (1e-10) for every
+        # column within its spread, so this equals the per-column exact statistic of the NumPy path
         with torch.no_grad():
             y = xb.to(cd) if scale is None else xb.to(cd) * scale - shift
-            spread = y.abs().amax(dim=1).reshape(-1)  # per column
+            spread = y.abs().amax() if y.numel() else torch.zeros((), dtype=cd, device=x.device)
             if distributed:
                 spread = _all_reduce_nograd(spread, torch.distributed.ReduceOp.MAX)
-            spreads = spread.double().cpu().numpy()
-        stats = []
-        for j, s in enumerate(spreads):  # one rule per column, as the NumPy path
-            rule = _rule(quadrature, beta, spread=float(s))
-            sl = slice(j, j + 1)
-            stats.append(_column_stat(xb[..., sl], None if scale is None else scale[..., sl],
-                                      None if shift is None else shift[..., sl], rule, cd, n, distributed))
-        stat = torch.cat(stats, dim=-1) if stats else xb.new_zeros((1, 0))
-    else:
-        stat = _column_stat(xb, scale, shift, rule, cd, n, distributed)
+        rule = _rule(quadrature, beta, spread=float(spread))
+    stat = _column_stat(xb, scale, shift, rule, cd, n, distributed)
     return stat.reshape(batch).to(_out_dtype(x.dtype))
 
 

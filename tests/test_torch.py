@@ -1,5 +1,6 @@
 """Tests of the torch backend (normtest.torch): values, gradients, precision, SIGReg, distributed."""
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -34,7 +35,7 @@ RULES = ["lejepa", "paper", "gauss-hermite", "custom"]
 def _torch_state():
     """Modest threads; no global torch state may leak out of a test."""
     dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
-    torch.set_num_threads(min(2, threads))
+    torch.set_num_threads(1)  # the CI machine is small and shared: one thread is fastest
     yield
     torch.set_num_threads(threads)
     assert torch.get_default_dtype() == dtype
@@ -199,10 +200,10 @@ def test_gradcheck_sums_all_inputs(rng, q):
     rule = _rule(q)
     nd = nt._Nodes(rule.nodes)
     t = torch.tensor(np.array(rule.nodes))
-    x = torch.tensor(rng.standard_normal((2, 7, 3)), requires_grad=True)
-    A = torch.tensor(rng.standard_normal((3, 4)), requires_grad=True)
-    scale = torch.tensor(rng.uniform(0.5, 1.5, (2, 1, 4)), requires_grad=True)
-    shift = torch.tensor(rng.standard_normal((1, 1, 4)), requires_grad=True)
+    x = torch.tensor(rng.standard_normal((2, 5, 3)), requires_grad=True)
+    A = torch.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    scale = torch.tensor(rng.uniform(0.5, 1.5, (2, 1, 2)), requires_grad=True)
+    shift = torch.tensor(rng.standard_normal((1, 1, 2)), requires_grad=True)
 
     def f(x, A, scale, shift):
         return nt._EcfSums.apply(x, A, scale, shift, nd, t)
@@ -349,12 +350,12 @@ def test_sigreg_steps_and_resume():
 def test_sigreg_trains_towards_gaussian():
     g = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
-    X = torch.rand(512, 4, generator=g) * 6 - 3
+    X = torch.rand(256, 4, generator=g) * 6 - 3
     model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
-    loss_fn = nt.SIGReg(n_slices=32)
-    opt = torch.optim.Adam(model.parameters(), lr=0.02)
+    loss_fn = nt.SIGReg(n_slices=16)
+    opt = torch.optim.Adam(model.parameters(), lr=0.03)
     first = None
-    for _ in range(60):
+    for _ in range(40):
         opt.zero_grad()
         loss = loss_fn(model(X))
         loss.backward()
@@ -443,12 +444,16 @@ def test_ddp_gloo_two_ranks_uneven(tmp_path):
     t0 = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, worker, str(r), "2", str(tmp_path)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in range(2)]
+    # the single-process reference on the concatenated batch, here while the ranks run
+    spec = importlib.util.spec_from_file_location("_ddp_worker", worker)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    threads = torch.get_num_threads()
+    mod.main(0, 1, str(tmp_path))
+    torch.set_num_threads(threads)
     outs = [p.communicate(timeout=120) for p in procs]
     for p, (o, e) in zip(procs, outs):
         assert p.returncode == 0, e[-3000:]
-    ref = subprocess.run([sys.executable, worker, "0", "1", str(tmp_path)], env=env, capture_output=True,
-                         text=True, timeout=120)
-    assert ref.returncode == 0, ref.stderr[-3000:]
     assert time.perf_counter() - t0 < 60
     r0, r1 = (dict(np.load(tmp_path / f"rank{r}_of2.npz")) for r in range(2))
     single = dict(np.load(tmp_path / "rank0_of1.npz"))
@@ -463,4 +468,5 @@ def test_ddp_gloo_two_ranks_uneven(tmp_path):
             np.testing.assert_array_equal(r0[key], single[key], err_msg=key)
             np.testing.assert_array_equal(r1[key], single[key], err_msg=key)
     # the negative control: the in-place, non-autograd all-reduce (or none) gives wrong gradients
+    assert int(r0["step_after"]) == int(r1["step_after"]) == int(single["step_after"]) == 5
     assert not np.allclose(r0["naive_grad_w"], single["grad_w"], rtol=1e-3)

@@ -1,0 +1,151 @@
+"""numba kernels: ECF sums and the closed-form Epps–Pulley statistic against slow references."""
+
+import ast
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from normtest import _kernels
+from normtest._kernels import FASTMATH, ecf_sums, ecf_sums_rows, ep_closed_form, ep_pair_cross
+
+sys.path.insert(0, os.path.dirname(__file__))
+from naive_ecf import mpmath_ep_statistic, naive_ecf_sums, naive_ep_statistic  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+ATOL_SUM = 1e-10  # per unit of n: sums of n O(1) terms
+
+
+@pytest.mark.parametrize("m", [1, 3, 9])  # block path (m < 8) and column path (m >= 8)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("use_step", [True, False])
+def test_ecf_sums_matches_naive(rng, m, dtype, use_step):
+    n = 5000 if m < 8 else 700
+    P = (rng.standard_normal((n, m)) * 3).astype(dtype)
+    step = 0.37
+    nodes = step * np.arange(1, 41)
+    C, S = ecf_sums(P, nodes, step=step if use_step else None)
+    Cr, Sr = naive_ecf_sums(P.astype(np.float64), nodes)
+    assert C.dtype == np.float64 and C.shape == (m, 40)
+    np.testing.assert_allclose(C, Cr, rtol=0, atol=ATOL_SUM * n)
+    np.testing.assert_allclose(S, Sr, rtol=0, atol=ATOL_SUM * n)
+
+
+def test_rows_layout_and_streaming(rng):
+    X = rng.standard_normal((3, 9000))
+    nodes = 0.25 * np.arange(1, 30)
+    C1, S1 = ecf_sums(X.T, nodes, step=0.25)
+    C2, S2 = ecf_sums_rows(X, nodes, step=0.25)
+    np.testing.assert_allclose(C1, C2, rtol=0, atol=1e-9)
+    # streaming row chunks through `out` adds up to the one-shot sums
+    out = (np.zeros((3, 29)), np.zeros((3, 29)))
+    for lo in range(0, 9000, 2500):
+        ecf_sums(X.T[lo:lo + 2500], nodes, step=0.25, out=out)
+    np.testing.assert_allclose(out[0], C1, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(out[1], S1, rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match="out"):
+        ecf_sums(X.T, nodes, out=(np.zeros((2, 29)), np.zeros((2, 29))))
+    with pytest.raises(ValueError, match="2-d"):
+        ecf_sums(X[0], nodes)
+
+
+def test_recurrence_error_is_bounded():
+    # many nodes and large |x|: the re-anchored recurrence stays within ~1e-13 per term
+    x = np.linspace(-200, 200, 1001)[:, None]
+    step = 0.03
+    nodes = step * np.arange(1, 501)
+    C, S = ecf_sums(x, nodes, step=step)
+    Cr, Sr = ecf_sums(x, nodes)  # direct sin/cos
+    assert np.max(np.abs(C - Cr)) < 1e-13 * x.size * 10
+    assert np.max(np.abs(S - Sr)) < 1e-13 * x.size * 10
+
+
+def test_closed_form_against_mpmath(rng):
+    y = rng.standard_normal(150)
+    y = (y - y.mean()) / y.std()
+    for beta in (0.5, 1.0, 2.0):
+        ref = mpmath_ep_statistic(y, beta)
+        got = ep_closed_form(y, beta)[0]
+        assert abs(got - ref) <= 5e-12 * max(1.0, abs(ref))
+
+
+def test_closed_form_rows_and_pair_cross(rng):
+    Y = rng.standard_t(3, size=(3, 400))
+    got = ep_closed_form(Y, 1.0)
+    ref = [naive_ep_statistic(r, 1.0) for r in Y]
+    np.testing.assert_allclose(got, ref, rtol=1e-11)
+    near, far = rng.standard_normal(1000), np.array([5.0, -7.0])
+    ref = np.exp(-0.5 * (near[:, None] - far[None, :]) ** 2).sum(axis=0)
+    np.testing.assert_allclose(ep_pair_cross(near, far), ref, rtol=1e-12)
+
+
+def test_fastmath_guard():
+    assert not {"nnan", "ninf", "fast"} & set(FASTMATH)
+    # every kernel in the package uses the one shared flag set (no hard-coded fastmath=)
+    for path in (ROOT / "normtest").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.keyword) and node.arg == "fastmath":
+                assert isinstance(node.value, ast.Name) and node.value.id in ("FASTMATH", "_FASTMATH"), path
+                if path.name != "_kernels.py":
+                    assert "from ._kernels import" in path.read_text(), path
+            if isinstance(node, ast.keyword) and node.arg == "cache":
+                assert isinstance(node.value, ast.Name) and node.value.id in ("CACHE", "_CACHE"), path
+    assert _kernels.CACHE is (os.environ.get("NORMTEST_NUMBA_CACHE", "0") == "1")
+
+
+_THREAD_SCRIPT = r"""
+import hashlib, numpy as np, normtest
+from normtest._kernels import ecf_sums, ecf_sums_rows, ep_closed_form
+rng = np.random.default_rng(7)
+h = hashlib.sha256()
+P = rng.standard_normal((20000, 3))
+for arr in ecf_sums(P, 0.3 * np.arange(1, 20), step=0.3) + ecf_sums(P, np.linspace(0.1, 4, 13)):
+    h.update(arr.tobytes())
+X = rng.standard_normal((40, 3000)).astype(np.float32)
+for arr in ecf_sums_rows(X, 0.3 * np.arange(1, 20), step=0.3):
+    h.update(arr.tobytes())
+h.update(ep_closed_form(rng.standard_normal((2, 3000))).tobytes())
+res = normtest.epps_pulley(rng.standard_t(3, size=(5000, 3)), method=normtest.MonteCarlo(499, rng=3))
+h.update(np.asarray(res.statistic).tobytes()); h.update(np.asarray(res.pvalue).tobytes())
+print(h.hexdigest())
+"""
+
+
+def _run(script, **env):
+    full = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **env)
+    out = subprocess.run([sys.executable, "-c", script], env=full, capture_output=True, text=True,
+                         timeout=600, cwd=str(ROOT))
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_bit_identical_across_thread_counts():
+    one = _run(_THREAD_SCRIPT, NUMBA_NUM_THREADS="1")
+    two = _run(_THREAD_SCRIPT, NUMBA_NUM_THREADS="2")
+    assert one == two and len(one) == 64
+
+
+_NOJIT_SCRIPT = r"""
+import sys, numpy as np, normtest
+sys.path.insert(0, "tests")
+from naive_ecf import naive_ecf_sums, naive_ep_statistic, standardize
+from normtest._kernels import ecf_sums, ep_closed_form
+rng = np.random.default_rng(3)
+P = rng.standard_normal((300, 2))
+C, S = ecf_sums(P, 0.4 * np.arange(1, 9), step=0.4)
+Cr, Sr = naive_ecf_sums(P, 0.4 * np.arange(1, 9))
+assert np.allclose(C, Cr, atol=1e-10) and np.allclose(S, Sr, atol=1e-10)
+y = rng.standard_t(3, 120)
+assert np.isclose(ep_closed_form(y)[0], naive_ep_statistic(y), rtol=1e-12)
+res = normtest.epps_pulley(y, method="asymptotic")
+assert np.isclose(res.statistic, naive_ep_statistic(standardize(y)), rtol=1e-9)
+print("ok")
+"""
+
+
+def test_disable_jit_subset():
+    assert _run(_NOJIT_SCRIPT, NUMBA_DISABLE_JIT="1") == "ok"
