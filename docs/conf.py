@@ -23,8 +23,10 @@ extensions = [
     "matplotlib.sphinxext.plot_directive",
 ]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
+myst_heading_anchors = 3
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+# _generated/ holds fragments included by pages (e.g. the validation tables), not pages of their own.
+exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]
 autosummary_generate = True
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -32,8 +34,8 @@ plot_include_source = True
 plot_html_show_source_link = False
 plot_formats = [("png", 100)]
 plot_rcparams = {"figure.figsize": (6.4, 4.0)}
+plot_pre_code = "import numpy as np\nimport matplotlib.pyplot as plt\nimport normtest\n"
 intersphinx_mapping = {}
 html_theme = "pydata_sphinx_theme"
 html_title = "normtest"
-html_static_path = ["_static"]
 html_theme_options = {"navigation_with_keys": False}

@@ -114,38 +114,67 @@ def _weights(rule):
     return np.asarray(rule.nodes, dtype=np.float64), np.asarray(rule.weights, dtype=np.float64)
 
 
-def exact_moments(gram, rule, n):
-    """Exact finite-n mean and variance of the slice-mean statistic under N(0, I) (simple null)."""
+_CHEB_DEG = 96
+
+
+def _pair_sum(A, func):
+    """sum over all slice pairs (m, m') of func(rho_mm'), rho = A^T A, without storing A^T A.
+
+    ``func`` is smooth (analytic) on [-1, 1]: it is replaced by its degree-96
+    Chebyshev interpolant (relative error ~1e-13 for the rules in use) and
+    evaluated on blocks of the Gram matrix, O(M^2) time and O(M) memory per block.
+    """
+    from numpy.polynomial import chebyshev as cheb
+
+    coef = cheb.chebinterpolate(func, _CHEB_DEG)
+    M = A.shape[1]
+    total = 0.0
+    step = max(1, 2**22 // max(M, 1))
+    for lo in range(0, M, step):
+        R = np.clip(A[:, lo:lo + step].T @ A, -1.0, 1.0)
+        total += float(np.sum(cheb.chebval(R, coef)))
+    return total
+
+
+def exact_moments(A, rule, n):
+    """Exact finite-n mean and variance of the slice-mean statistic under N(0, I) (simple null).
+
+    ``A`` (D, M) unit directions.
+    """
     t, w = _weights(rule)
-    M = gram.shape[0]
+    M = A.shape[1]
     phi = np.exp(-0.5 * t * t)
     mean = float(np.sum(w * -np.expm1(-t * t)))
-    eh2 = 0.0
-    vdiag = 0.0
-    wphi = w * phi
     ww = w[:, None] * w[None, :]
-    for m in range(M):  # one row of slice pairs at a time: memory O(M K^2)
-        SC, SS = feature_cov(gram[m], t, t)
-        eh2 += float(np.sum(ww * (SC * SC + SS * SS)))
-        vdiag += float(np.einsum("k,mkl,l->", wphi, SC, wphi))
-    eh2 /= M * M
-    var_diag = 4.0 * vdiag / (M * M)
+    wphi = w * phi
+
+    def f_sq(r):
+        SC, SS = feature_cov(r, t, t)
+        return np.sum(ww * (SC * SC + SS * SS), axis=(-2, -1))
+
+    def f_diag(r):
+        SC, _ = feature_cov(r, t, t)
+        return np.einsum("k,...kl,l->...", wphi, SC, wphi)
+
+    eh2 = _pair_sum(A, f_sq) / (M * M)
+    var_diag = 4.0 * _pair_sum(A, f_diag) / (M * M)
     var = 2.0 * (1.0 - 1.0 / n) * eh2 + var_diag / n
     return {"mean": mean, "var": float(var), "limit_var": float(2.0 * eh2)}
 
 
-def limit_moments(gram, rule, composite=False):
-    """Mean tr(W Sigma) and variance 2 tr((W Sigma)^2) of the limit law."""
+def limit_moments(A, rule, composite=False):
+    """Mean tr(W Sigma) and variance 2 tr((W Sigma)^2) of the limit law (``A`` (D, M) directions)."""
     t, w = _weights(rule)
-    M = gram.shape[0]
+    M = A.shape[1]
     SC0, SS0 = feature_cov(np.ones(1), t, t, composite)
     mean = float(np.sum(w * (np.diag(SC0[0]) + np.diag(SS0[0]))))
     ww = w[:, None] * w[None, :]
-    eh2 = 0.0
-    for m in range(M):
-        SC, SS = feature_cov(gram[m], t, t, composite)
-        eh2 += float(np.sum(ww * (SC * SC + SS * SS)))
-    return {"mean": mean, "var": float(2.0 * eh2 / (M * M))}
+
+    def f_sq(r):
+        SC, SS = feature_cov(r, t, t, composite)
+        return np.sum(ww * (SC * SC + SS * SS), axis=(-2, -1))
+
+    return {"mean": mean, "var": float(2.0 * _pair_sum(A, f_sq) / (M * M))}
 
 
 def _dense_blocks(gram, rule, composite):
@@ -201,7 +230,12 @@ class _HermiteOperator:
         else:
             coupled = np.zeros(js.size, dtype=bool)
         self.coupled_idx = np.nonzero(coupled)[0]
-        self.powers = [np.where(np.eye(M, dtype=bool), 1.0, gram ** js[i]) for i in self.coupled_idx]
+        self.js = js
+        self.gram = gram
+        # Hadamard powers are stored for M <= 512 (<= 2 MB each), recomputed per matvec beyond
+        self.powers = None
+        if M <= 512:
+            self.powers = [gram ** js[i] for i in self.coupled_idx]
         rest = ~coupled
         self.diag_block = self.G[rest].T @ self.G[rest]  # (K, K), same for every slice
 
@@ -213,17 +247,23 @@ class _HermiteOperator:
     def matvec(self, v):
         V = np.asarray(v, dtype=np.float64).reshape(self.M, self.K)
         out = V @ self.diag_block
-        for i, P in zip(self.coupled_idx, self.powers):
+        if self.powers is not None:
+            powers = self.powers
+        else:
+            powers = (self.gram ** self.js[i] for i in self.coupled_idx)
+        for i, P in zip(self.coupled_idx, powers):
             g = self.G[i]
             out += np.outer(P @ (V @ g), g)
         return out.reshape(-1)
 
 
-def limit_eigenvalues(gram, rule, composite=False, dense_max=DENSE_MAX, top=LANCZOS_TOP):
+def limit_eigenvalues(A, rule, composite=False, dense_max=DENSE_MAX, top=LANCZOS_TOP):
     """Eigenvalues of the limit law, or (top eigenvalues, remainder mean, remainder sum of squares).
 
-    Returns ``(lambdas, rem_mean, rem_sq, how)``; ``rem_* == 0`` when the decomposition is complete.
+    ``A`` (D, M) unit directions. Returns ``(lambdas, rem_mean, rem_sq, how)``;
+    ``rem_* == 0`` when the decomposition is complete.
     """
+    gram = A.T @ A
     M, K = gram.shape[0], rule.nodes.size
     if M * K <= dense_max:
         lam = np.concatenate([np.linalg.eigvalsh(B) for B in _dense_blocks(gram, rule, composite)])
@@ -231,7 +271,7 @@ def limit_eigenvalues(gram, rule, composite=False, dense_max=DENSE_MAX, top=LANC
         return lam, 0.0, 0.0, "dense"
     from scipy.sparse.linalg import LinearOperator, eigsh
 
-    mom = limit_moments(gram, rule, composite)
+    mom = limit_moments(A, rule, composite)
     lams = []
     for parity in (0, 1):
         op = _HermiteOperator(gram, rule, parity, composite)
@@ -247,7 +287,7 @@ def limit_eigenvalues(gram, rule, composite=False, dense_max=DENSE_MAX, top=LANC
     return lam, rem_mean, rem_sq, "lanczos"
 
 
-def limit_null(gram, rule, composite=False, dense_max=DENSE_MAX, top=LANCZOS_TOP, params=None):
+def limit_null(A, rule, composite=False, dense_max=DENSE_MAX, top=LANCZOS_TOP, params=None):
     """The limit law as a :class:`SumChi2Null` (and a label for ``result.method``).
 
     In the Lanczos case the eigenvalues not computed are replaced by a scaled
@@ -255,7 +295,7 @@ def limit_null(gram, rule, composite=False, dense_max=DENSE_MAX, top=LANCZOS_TOP
     (``c = rem_sq / rem_mean``, ``nu = rem_mean^2 / rem_sq``), entered as
     ``floor(nu)`` copies of ``c`` plus the leftover mean as a shift.
     """
-    lam, rem_mean, rem_sq, how = limit_eigenvalues(gram, rule, composite, dense_max, top)
+    lam, rem_mean, rem_sq, how = limit_eigenvalues(A, rule, composite, dense_max, top)
     tail = 0.0
     if how == "lanczos" and rem_mean > 0 and rem_sq > 0:
         c = rem_sq / rem_mean

@@ -107,7 +107,7 @@ def _analytic_null(test, n, standardize, asymptotic):
     from . import _edf_dist as dist
 
     if standardize:
-        return dist.stephens_null(test, n)
+        return dist.composite_limit_null(test) if asymptotic else dist.stephens_null(test, n)
     if test == "cramervonmises":
         return dist.cvm_null(n, asymptotic)
     return dist.ad_null(n, asymptotic)
@@ -158,11 +158,6 @@ def _collect_nulls(metas, shape):
 def _edf_iv(test, standardize, method):
     standardize = check_bool(standardize, "standardize")
     method = check_method(method, allowed=("asymptotic",))
-    if method == "asymptotic" and standardize:
-        raise ValueError(
-            "`method` must be None or a normtest.MonteCarlo instance when standardize=True "
-            f"(the n = ∞ law is offered for the fully specified null only). Got {method!r} instead."
-        )
     return standardize, method
 
 
@@ -241,7 +236,10 @@ _COMMON_PARAMS = """
         parameters by passing ``(x - loc) / scale``.
     method : None, "asymptotic", "monte-carlo" or normtest.MonteCarlo
         How the p-value is obtained. ``None``: the default analytic law (see
-        Notes). ``"asymptotic"`` (``standardize=False`` only): the n = ∞ law.
+        Notes). ``"asymptotic"``: the n = ∞ law (with ``standardize=True``,
+        the exact limit law of the estimated-parameter statistic from the
+        eigenvalues of Durbin's covariance and Imhof's formula; about 30 ms
+        per p-value).
         A :class:`normtest.MonteCarlo` instance (or ``"monte-carlo"`` for its
         defaults): simulate the null at this n; the p-value is
         ``(b + 1) / (B + 1)`` and its standard error is reported. Simulated
@@ -281,11 +279,12 @@ def cramervonmises(x, *, standardize=True, method=None, axis=0, nan_policy="prop
       ``method="asymptotic"`` uses the limit V(x) (Anderson & Darling 1952).
     - ``standardize=True``: ``"stephens"``, p from W* = W²(1 + 0.5/n) by
       Stephens' piecewise formulas, as R ``nortest::cvm.test`` (held at
-      7.4e-10 beyond W* = 1.1).
+      7.4e-10 beyond W* = 1.1). ``method="asymptotic"``: the exact n = ∞ law
+      (Durbin's covariance eigenvalues + Imhof).
 
     Minimum sample size: n >= 2 with ``standardize=False``; with
-    ``standardize=True``, n >= 8 for Stephens' p-value (as R ``nortest``; below
-    it the formulas lose their size) and n >= 3 with Monte Carlo. Smaller
+    ``standardize=True``, n >= 8 for the analytic p-values (as R ``nortest``;
+    below it Stephens' formulas lose their size) and n >= 3 with Monte Carlo. Smaller
     slices give NaN and a :class:`normtest.SmallSampleWarning`. Constant data with
     ``standardize=True`` give NaN and a :class:`normtest.DegenerateDataWarning`.
 
@@ -344,10 +343,12 @@ def anderson(x, *, standardize=True, method=None, axis=0, nan_policy="propagate"
       by Stephens' piecewise formulas, as R ``nortest::ad.test`` and
       statsmodels ``normal_ad`` (held at 3.7e-24 beyond A* = 10). The statistic
       equals ``scipy.stats.anderson(x, "norm").statistic`` and statsmodels'.
+      ``method="asymptotic"``: the exact n = ∞ law (Durbin's covariance
+      eigenvalues + Imhof).
 
     Minimum sample size: n >= 2 with ``standardize=False``; with
-    ``standardize=True``, n >= 8 for Stephens' p-value (as R ``nortest``; below
-    it the formulas lose their size) and n >= 3 with Monte Carlo. Smaller
+    ``standardize=True``, n >= 8 for the analytic p-values (as R ``nortest``;
+    below it Stephens' formulas lose their size) and n >= 3 with Monte Carlo. Smaller
     slices give NaN and a :class:`normtest.SmallSampleWarning`. Constant data with
     ``standardize=True`` give NaN and a :class:`normtest.DegenerateDataWarning`.
 

@@ -292,7 +292,7 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     >>> x = rng.normal(loc=3.0, scale=2.0, size=200)
     >>> res = normtest.epps_pulley(x)
     >>> print(round(res.statistic, 4), round(res.pvalue, 3), res.method)
-    0.0788 0.459 table
+    0.1572 0.301 table
     >>> res = normtest.epps_pulley(rng.exponential(size=200))
     >>> print(res.pvalue < 0.001)
     True
@@ -301,7 +301,7 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
 
     >>> res = normtest.epps_pulley(rng.standard_normal(1000), standardize=False, quadrature="lejepa")
     >>> print(round(res.statistic, 4), round(res.quadrature["period"], 2), res.method)
-    1.1298 33.51 asymptotic
+    2.7594 33.51 asymptotic
     """
     standardize, beta, kind, rule, method = _epps_pulley_iv(standardize, beta, quadrature, method)
     degenerate_seen = []
@@ -418,3 +418,18 @@ def _pvalue(T, n, standardize, beta, kind, rule, method):
     null = asymptotic_null(beta, standardize, None if kind != "rule" else rule)
     p = np.asarray(null.sf(T), dtype=float)
     return p, None, null, "asymptotic"
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """Keep ``normtest.epps_pulley(...)`` working when the package attribute is this module.
+
+    The function and its module share a name; importers that bind submodules
+    onto the package (pytest's importlib mode does) would otherwise replace the
+    function ``normtest.epps_pulley`` by this module.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return epps_pulley(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

@@ -43,6 +43,7 @@ __all__ = ["sliced_epps_pulley", "bhep", "henze_zirkler", "SlicedResult"]
 
 _CHUNK_VALUES = 2**21  # projected values per row chunk (8 MB in float32)
 _COND_MAX = 1e12       # largest accepted condition number of the sample covariance
+_MAX_EIGEN_SLICES = 1024  # beyond this many slices the "mean" p-value uses a moment-matched gamma
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -267,13 +268,13 @@ def _rule_key(rule):
     return (rule.name, rule.scale, rule.nodes.tobytes(), rule.weights.tobytes())
 
 
-def _limit_null(gram, rule, composite):
+def _limit_null(A, rule, composite):
     from ._sliced_null import limit_null
 
-    key = (_gram_key(gram), _rule_key(rule), bool(composite))
+    key = (_gram_key(A), _rule_key(rule), bool(composite))
     hit = _LIMIT_CACHE.get(key)
     if hit is None:
-        hit = limit_null(gram, rule, composite, params={"composite": bool(composite)})
+        hit = limit_null(A, rule, composite, params={"composite": bool(composite)})
         _LIMIT_CACHE[key] = hit
         while len(_LIMIT_CACHE) > 16:
             _LIMIT_CACHE.popitem(last=False)
@@ -397,7 +398,9 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         large for a dense eigensolve (M K > 2048) the 256 leading eigenvalues
         of each block come from Lanczos and the rest is a scaled chi-square
         with the exact remaining mean and variance (``method`` then reads
-        ``"asymptotic-lanczos"``). For ``"max"`` a Bonferroni bound
+        ``"asymptotic-lanczos"``); beyond 1024 slices a gamma law with the
+        null mean and variance (``"gamma-moments"``, approximate in the far
+        tail). For ``"max"`` a Bonferroni bound
         ``min(1, M p_1(max))`` from the one-slice law (conservative, method
         ``"asymptotic-bonferroni"``); for ``"none"`` each slice's own limit
         law. With ``directions="all"``: a gamma law with the exact finite-N
@@ -499,20 +502,21 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
             "none": lambda s: s}[reduction](slice_stats)
     settings["quadrature"] = rule.describe()
     nrule = _null_rule(rule, beta)
-    gram = A.T @ A
+    A_mom = A if reduction == "mean" else np.ones((1, 1))  # "max"/"none": one slice's moments
     if standardize:
         from ._sliced_null import limit_moments
 
-        mom = dict(limit_moments(gram, nrule, True), kind="limit")
+        mom = dict(limit_moments(A_mom, nrule, True), kind="limit")
     else:
         from ._sliced_null import exact_moments
 
-        mom = dict(exact_moments(gram, nrule, n), kind="exact")
+        mom = dict(exact_moments(A_mom, nrule, n), kind="exact")
     pvalue_se = None
     null_seed = None
     if isinstance(method, MonteCarlo):
         factor = None
         if not standardize and M <= D:
+            gram = A.T @ A
             try:
                 factor = np.linalg.cholesky(gram)
             except np.linalg.LinAlgError:
@@ -540,9 +544,13 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         label = "monte-carlo"
         null_seed = null.seed
     else:
-        if reduction == "mean":
-            null, label = _limit_null(gram, nrule, standardize)
+        if reduction == "mean" and M <= _MAX_EIGEN_SLICES:
+            null, label = _limit_null(A, nrule, standardize)
             pvalue = null.sf(stat)
+        elif reduction == "mean":
+            null = _gamma_null(mom["mean"], mom["var"], {"n": n, "moments": mom["kind"]})
+            pvalue = null.sf(stat)
+            label = "gamma-moments"
         else:
             null, _ = _limit_null(np.ones((1, 1)), nrule, standardize)
             if reduction == "none":

@@ -6,15 +6,15 @@ import numpy as np
 
 
 def naive_ecf_sums(P, nodes):
-    """C[j, k] = sum_i cos(t_k P[i, j]) by explicit loops with math.fsum (exactly rounded sums)."""
+    """C[j, k] = sum_i cos(t_k P[i, j]): one node and column at a time, math.fsum (exactly rounded sums)."""
     P = np.asarray(P, dtype=np.float64)
     n, m = P.shape
     C = np.empty((m, len(nodes)))
     S = np.empty((m, len(nodes)))
     for j in range(m):
         for k, t in enumerate(nodes):
-            C[j, k] = math.fsum(math.cos(t * p) for p in P[:, j])
-            S[j, k] = math.fsum(math.sin(t * p) for p in P[:, j])
+            C[j, k] = math.fsum(np.cos(t * P[:, j]))
+            S[j, k] = math.fsum(np.sin(t * P[:, j]))
     return C, S
 
 

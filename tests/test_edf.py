@@ -171,6 +171,30 @@ def test_simple_asymptotic_points():
     assert_allclose(ad.sf(ad.isf(LEVELS)), LEVELS, rtol=1e-9)
 
 
+def test_composite_asymptotic_points_exact_law():
+    # D'Agostino & Stephens (1986) asymptotic composite points (scipy's _Avals_norm; R:
+    # no nortest function; these are the n = ∞ rows of Stephens' Table 4.7), 3-4 digits:
+    ad = dist.composite_limit_null("anderson")
+    cvm = dist.composite_limit_null("cramervonmises")
+    # sf at the published (rounded) points; the rounding moves sf by < 1% relative
+    assert_allclose(ad.sf([0.631, 0.752, 0.873, 1.035]), LEVELS, rtol=0.01)
+    assert_allclose(cvm.sf([0.1035, 0.1260, 0.1486, 0.1788]), LEVELS, rtol=0.01)
+    assert_allclose(ad.isf(0.05), 0.752, atol=6e-4)  # ppf (Imhof + root finding) once
+    # Nyström trace = the closed-form limit mean of W², 1/6 − 7/(12π√3) (MATH.md §5)
+    assert_allclose(dist.durbin_eigenvalues("cramervonmises")[1], 1 / 6 - 7 / (12 * np.pi * np.sqrt(3)),
+                    rtol=1e-9)
+    assert_allclose(cvm.mean, 1 / 6 - 7 / (12 * np.pi * np.sqrt(3)), rtol=1e-9)
+
+
+def test_composite_asymptotic_method(rng):
+    x = rng.normal(size=(3, 400))
+    res = normtest.anderson(x, axis=1, method="asymptotic")
+    assert res.method == "asymptotic" and res.null.describe()["kind"] == "ad-composite-limit"
+    st = normtest.anderson(x, axis=1)
+    # at n = 400 Stephens' finite-n formula and the limit law agree to a few percent of p
+    assert_allclose(res.pvalue, st.pvalue, rtol=0.08, atol=0.01)
+
+
 def test_composite_asymptotic_points_via_stephens():
     # D'Agostino & Stephens (1986) asymptotic composite points (scipy's _Avals_norm):
     # A² 0.631/0.752/0.873/1.035, W² 0.1035/0.1260/0.1486/0.1788. Stephens' formulas at

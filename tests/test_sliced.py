@@ -77,19 +77,19 @@ def test_auto_equals_exact_integral(rng, beta):
     np.testing.assert_allclose(res.slice_statistics, ref, rtol=1e-9)
 
 
-def test_d1_matches_epps_pulley(rng):
+@pytest.mark.parametrize("standardize", [False, True])
+def test_d1_matches_epps_pulley(rng, standardize):
+    """D = 1: the statistic and the asymptotic p-value of normtest.epps_pulley."""
     x = rng.standard_normal(200) * 1.2 + 0.1
-    one = normtest.sliced_epps_pulley(x[:, None], directions=np.ones((1, 1)))
-    try:
-        ep = normtest.epps_pulley(x, standardize=False)
-    except NotImplementedError:  # pragma: no cover - the 1-d test lands separately
-        pytest.skip("epps_pulley not implemented yet")
+    one = normtest.sliced_epps_pulley(x[:, None], directions=np.ones((1, 1)), standardize=standardize)
+    ep = normtest.epps_pulley(x, standardize=standardize, method="asymptotic")
     np.testing.assert_allclose(one.statistic, ep.statistic, rtol=1e-9)
-    np.testing.assert_allclose(one.pvalue, ep.pvalue, rtol=1e-6, atol=1e-9)
-    # standardised: the 1-d composite statistic (divisor n)
-    one = normtest.sliced_epps_pulley(x, directions=[[1.0]], standardize=True)
-    ep = normtest.epps_pulley(x, standardize=True)
-    np.testing.assert_allclose(one.statistic, ep.statistic, rtol=1e-9)
+    np.testing.assert_allclose(one.pvalue, ep.pvalue, rtol=1e-8, atol=1e-12)
+    for q in ("lejepa", "paper"):
+        one = normtest.sliced_epps_pulley(x, directions=[[1.0]], quadrature=q, standardize=standardize)
+        ep = normtest.epps_pulley(x, standardize=standardize, quadrature=q, method="asymptotic")
+        np.testing.assert_allclose(one.statistic, ep.statistic, rtol=1e-9)
+        np.testing.assert_allclose(one.pvalue, ep.pvalue, rtol=1e-8, atol=1e-12)
 
 
 def test_float32_close_to_float64(rng):
@@ -290,7 +290,7 @@ def test_exact_moments_closed_form(rng):
     C = (a * a - 4 * b2 * b2 * G**2) ** -0.5 - 2 * (a * a - b2 * b2 * G**2) ** -0.5 + 1 / a
     g = (a * a - b2 * b2 * G**2) ** -0.5 - 1 / a
     var = (1 - 1 / n) * 2 / 49 * C.sum() + 4 / (n * 49) * g.sum()
-    mom = sn.exact_moments(G, _null_rule(auto_rule(1.0, beta), beta), n)
+    mom = sn.exact_moments(A, _null_rule(auto_rule(1.0, beta), beta), n)
     np.testing.assert_allclose(mom["mean"], 1 - a**-0.5, rtol=1e-12)
     np.testing.assert_allclose(mom["var"], var, rtol=1e-10)
 
@@ -307,7 +307,7 @@ def test_exact_moments_against_simulation(rng):
     rule = lejepa_rule()
     n = 20
     sims = _simulate_stats(n, A, rule, 20000, 1)
-    mom = sn.exact_moments(A.T @ A, rule, n)
+    mom = sn.exact_moments(A, rule, n)
     se_mean = np.sqrt(mom["var"] / sims.size)
     assert abs(sims.mean() - mom["mean"]) < 4 * se_mean
     # variance: the sampling sd of a sample variance is about var * sqrt(kurt_excess + 2) / sqrt(B)
@@ -318,10 +318,9 @@ def test_exact_moments_against_simulation(rng):
 
 def test_lanczos_matches_dense(rng):
     A = unit(rng.standard_normal((20, 48)))
-    G = A.T @ A
     rule = lejepa_rule()
-    dense, lab_d = sn.limit_null(G, rule, dense_max=10**6)
-    lanczos, lab_l = sn.limit_null(G, rule, dense_max=10, top=24)
+    dense, lab_d = sn.limit_null(A, rule, dense_max=10**6)
+    lanczos, lab_l = sn.limit_null(A, rule, dense_max=10, top=24)
     assert (lab_d, lab_l) == ("asymptotic", "asymptotic-lanczos")
     q = dense.ppf([0.9, 0.95, 0.99, 0.999])
     np.testing.assert_allclose(lanczos.sf(q), [0.1, 0.05, 0.01, 0.001], rtol=0.01)
@@ -334,7 +333,7 @@ def test_asymptotic_law_vs_monte_carlo(rng, composite):
     """Quantiles of the limit law against 4000 simulated statistics at n = 400 (D = 4, M = 6)."""
     A = unit(rng.standard_normal((4, 6)))
     rule = lejepa_rule()
-    null, _ = sn.limit_null(A.T @ A, rule, composite)
+    null, _ = sn.limit_null(A, rule, composite)
     sims = _simulate_stats(400, A, rule, 4000, 2, composite)
     q = null.ppf([0.5, 0.9, 0.95, 0.99])
     emp = (sims[:, None] > q).mean(axis=0)
