@@ -115,11 +115,13 @@ def main(argv=None):
     print(f"numpy {np.__version__}, scipy {scipy.__version__}, statsmodels {statsmodels.__version__}, "
           f"numba {numba.__version__}, threads {numba.get_num_threads()}")
     print()
-    print(f"{'statistic + p-value':26s} {'n':>8s} {'normtest':>11s}   {'other':28s} {'other time':>11s} {'ratio':>7s}")
+    print(f"{'statistic + p-value':26s} {'n':>8s} {'normtest':>11s}   {'other':28s} "
+          f"{'other time':>11s} {'ratio':>7s}")
     for name, n, t_ours, other_name, t_other in statistic_table(sizes, args.quick):
         print(f"{name:26s} {n:8d} {fmt(t_ours)}   {other_name:28s} {fmt(t_other)} {t_other / t_ours:7.1f}")
     print()
-    print("Monte-Carlo p-value, n = 1000, 9999 resamples, vs scipy.stats.goodness_of_fit(stats.norm, x, 'ad')")
+    print("Monte-Carlo p-value, n = 1000, 9999 resamples, "
+          "vs scipy.stats.goodness_of_fit(stats.norm, x, 'ad')")
     print(f"{'null':14s} {'cold':>11s} {'warm':>11s} {'scipy':>11s} {'cold x':>7s} {'warm x':>9s}   "
           f"{'p (normtest ± se)':>20s} {'p scipy':>8s}")
     for label, t_cold, t_warm, t_scipy, p, se, p_sp in monte_carlo_table(args.quick):

@@ -78,7 +78,8 @@ def _run(impl, args, repeat):
            "--m", str(args.m), "--repeat", str(repeat), "--threads", str(args.threads)]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
-        return {"impl": impl, "error": out.stderr.strip().splitlines()[-1] if out.stderr else str(out.returncode)}
+        last = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else str(out.returncode)
+        return {"impl": impl, "error": last}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -107,11 +108,12 @@ def main():
         if "error" in r:
             print(f"{impl:<16} failed: {r['error']}")
             continue
-        print(f"{impl:<16}{r['median_s']:>10.3f}{r['peak_MB']:>13.0f}{r['peak_MB'] - r['rss_setup_MB']:>17.0f}")
+        extra = r["peak_MB"] - r["rss_setup_MB"]
+        print(f"{impl:<16}{r['median_s']:>10.3f}{r['peak_MB']:>13.0f}{extra:>17.0f}")
     a, b = rows.get("normtest", {}), rows.get("lejepa", {})
     if "median_s" in a and "median_s" in b:
-        print(f"speed-up {b['median_s'] / a['median_s']:.1f}x, peak RSS ratio {b['peak_MB'] / a['peak_MB']:.1f}x, "
-              f"values {a['value']:.6f} vs {b['value']:.6f}")
+        print(f"speed-up {b['median_s'] / a['median_s']:.1f}x, peak RSS ratio "
+              f"{b['peak_MB'] / a['peak_MB']:.1f}x, values {a['value']:.6f} vs {b['value']:.6f}")
     if "median_s" in a and "median_s" in rows.get("gemm", {}):
         print(f"normtest / projection matmul alone: {a['median_s'] / rows['gemm']['median_s']:.2f}x")
 

@@ -16,6 +16,7 @@ Exits with status 0 and a message when CUDA is not available. Prints one table:
 import argparse
 import statistics
 import sys
+import time
 
 
 def main():
@@ -24,17 +25,20 @@ def main():
     ap.add_argument("--d", type=int, default=1024)
     ap.add_argument("--m", type=int, default=1024)
     ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--device", default="cuda", help="'cpu' dry-runs the script itself (small sizes)")
     args = ap.parse_args()
 
     import torch
 
-    if not torch.cuda.is_available():
+    if args.device == "cuda" and not torch.cuda.is_available():
         print("gpu_check: CUDA is not available on this machine; nothing to check.")
         return 0
     import normtest.torch as nt
 
-    dev = torch.device("cuda")
-    torch.backends.cuda.matmul.allow_tf32 = False  # parity first: full float32 matmuls
+    dev = torch.device(args.device)
+    cuda = dev.type == "cuda"
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = False  # parity first: full float32 matmuls
     rows = []
 
     # ---------------------------------------------------------------- parity with CPU
@@ -45,7 +49,7 @@ def main():
         for q, std in [("lejepa", False), ("paper", False), ("auto", False), ("lejepa", True)]:
             vals, grads = [], []
             for device in ("cpu", dev):
-                x = xs.to(device=device, dtype=dtype).requires_grad_(True)
+                x = xs.to(device=device, dtype=dtype).detach().clone().requires_grad_(True)
                 v = nt.sliced_epps_pulley(x, directions=A.to(device), quadrature=q, standardize=std)
                 v.backward()
                 vals.append(float(v.detach().double().cpu()))
@@ -67,6 +71,14 @@ def main():
     def timed(fn):
         for _ in range(2):
             fn()
+        if not cuda:  # dry run: wall clock, no memory statistics
+            times = []
+            for _ in range(args.repeat):
+                x.grad = None
+                t0 = time.perf_counter()
+                fn()
+                times.append(1e3 * (time.perf_counter() - t0))
+            return statistics.median(times), float("nan")
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         times = []
@@ -94,7 +106,7 @@ def main():
         fresh(x).backward()
 
     def sig_bf16():
-        with torch.autocast("cuda", dtype=torch.bfloat16):
+        with torch.autocast(dev.type, dtype=torch.bfloat16):
             loss = fixed(x)
         loss.backward()
 
@@ -106,7 +118,8 @@ def main():
         rows.append((name, f"{t:.2f} ms, peak {mem:.0f} MiB", f"{t / base:.2f}x"))
 
     width = max(len(r[0]) for r in rows) + 2
-    print(f"normtest.torch on {torch.cuda.get_device_name(dev)}, torch {torch.__version__}")
+    name = torch.cuda.get_device_name(dev) if cuda else "CPU (dry run)"
+    print(f"normtest.torch on {name}, torch {torch.__version__}")
     print(f"{'check':<{width}}{'result':<44}{'status / ratio'}")
     for r in rows:
         print(f"{r[0]:<{width}}{r[1]:<44}{r[2]}")

@@ -189,7 +189,7 @@ class TableNull(NullDistribution):
 
     name = "table"
 
-    def __init__(self, n: int, standardize: bool, p_grid, quantiles, limit, info):
+    def __init__(self, n: int, standardize: bool, p_grid, quantiles, limit, info, limit_edges=None):
         self.n = int(n)
         self.standardize = bool(standardize)
         self.p_grid = p_grid              # decreasing upper-tail probabilities
@@ -197,20 +197,23 @@ class TableNull(NullDistribution):
         self.limit = limit
         self.info = info
         self._z = special.ndtri(1.0 - p_grid)  # increasing normal scores
+        if limit_edges is None:
+            limit_edges = (float(limit.isf(p_grid[0])), float(limit.isf(p_grid[-1])))
+        self._q0_inf, self._q1_inf = limit_edges  # limit-law quantiles at the table's p range ends
 
     def sf(self, x):
         x = np.asarray(x, dtype=np.float64)
         z = np.interp(x, self.q, self._z)
-        p = special.ndtr(-z)
-        hi = x > self.q[-1]
-        lo = x < self.q[0]
+        p = np.atleast_1d(special.ndtr(-z)).astype(np.float64)
+        x = np.broadcast_to(x, p.shape) if x.ndim == 0 else x
+        hi = np.atleast_1d(x > self.q[-1])
+        lo = np.atleast_1d(x < self.q[0])
+        x = np.atleast_1d(x)
         if hi.any():
-            qinf = float(self.limit.isf(self.p_grid[-1]))
-            p = np.where(hi, self.limit.sf(x * (qinf / self.q[-1])), p)
+            p[hi] = self.limit.sf(x[hi] * (self._q1_inf / self.q[-1]))
         if lo.any():
-            qinf = float(self.limit.isf(self.p_grid[0]))
-            p = np.where(lo, self.limit.sf(x * (qinf / self.q[0])), p)
-        p = np.where(np.isnan(x), np.nan, np.clip(p, 0.0, 1.0))
+            p[lo] = self.limit.sf(x[lo] * (self._q0_inf / self.q[0]))
+        p = np.where(np.isnan(x), np.nan, np.clip(p, 0.0, 1.0)).reshape(np.shape(z))
         return p[()] if p.ndim == 0 else p
 
     def cdf(self, x):
@@ -226,10 +229,8 @@ class TableNull(NullDistribution):
         hi_mask = q > 1.0 - self.p_grid[-1]
         if lo_mask.any() or hi_mask.any():
             lim = np.asarray(self.limit.ppf(np.clip(q, 0.0, 1.0)), dtype=np.float64)
-            q0 = float(self.limit.isf(self.p_grid[0]))
-            q1 = float(self.limit.isf(self.p_grid[-1]))
-            out = np.where(lo_mask, lim * (self.q[0] / q0), out)
-            out = np.where(hi_mask, lim * (self.q[-1] / q1), out)
+            out = np.where(lo_mask, lim * (self.q[0] / self._q0_inf), out)
+            out = np.where(hi_mask, lim * (self.q[-1] / self._q1_inf), out)
         return out[()] if out.ndim == 0 else out
 
     def describe(self):
@@ -269,7 +270,7 @@ def table_null(n: int, standardize: bool):
     q = np.maximum.accumulate(q)
     info = {"source": "normtest/data/ep_tables.npz", "n_resamples": int(tabs["n_resamples"]),
             "n_min": int(ns[0]), "n_max": int(ns[-1])}
-    null = TableNull(n, standardize, p_grid, q, limit, info)
+    null = TableNull(n, standardize, p_grid, q, limit, info, (float(q_inf[0]), float(q_inf[-1])))
     if len(_TABLE_NULLS) > 256:
         _TABLE_NULLS.clear()
     _TABLE_NULLS[key] = null

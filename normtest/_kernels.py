@@ -40,6 +40,7 @@ tight loops.
 from __future__ import annotations
 
 import os
+import types
 
 import numba  # noqa: F401  (this module is the numba boundary)
 import numpy as np
@@ -141,8 +142,7 @@ def _accumulate(X, col, lo, hi, transposed, nodes, step, use_step, accC, accS):
                 accS[k] += np.sin(b)
 
 
-@njit(parallel=True, cache=CACHE, fastmath=FASTMATH)
-def _ecf_by_column(X, transposed, nodes, step, use_step, C, S):
+def _ecf_by_column_py(X, transposed, nodes, step, use_step, C, S):
     m = C.shape[0]
     K = nodes.shape[0]
     n = X.shape[1] if transposed else X.shape[0]
@@ -163,8 +163,7 @@ def _ecf_by_column(X, transposed, nodes, step, use_step, C, S):
             S[j, k] += accS[k]
 
 
-@njit(parallel=True, cache=CACHE, fastmath=FASTMATH)
-def _ecf_by_block(X, transposed, nodes, step, use_step, C, S):
+def _ecf_by_block_py(X, transposed, nodes, step, use_step, C, S):
     m = C.shape[0]
     K = nodes.shape[0]
     n = X.shape[1] if transposed else X.shape[0]
@@ -186,6 +185,26 @@ def _ecf_by_block(X, transposed, nodes, step, use_step, C, S):
                 ss += partS[b, j, k]
             C[j, k] += sc
             S[j, k] += ss
+
+
+def _twin(func, suffix):
+    """A copy of `func` under another name, so numba's on-disk cache keeps the builds apart."""
+    twin = types.FunctionType(func.__code__, func.__globals__, func.__name__ + suffix,
+                              func.__defaults__, func.__closure__)
+    twin.__qualname__ = func.__qualname__ + suffix
+    return twin
+
+
+# Each driver is compiled twice from one body: parallel (prange) and serial (prange acts as
+# range), with the same task partition. The serial build serves small inputs, where starting a
+# parallel region costs more than the work (and, with GNU OpenMP on a busy machine, can stall
+# for milliseconds: see module notes). Which build runs depends only on the shapes, never on
+# the thread count, so results stay bit-identical across thread counts.
+_ecf_by_column = njit(parallel=True, cache=CACHE, fastmath=FASTMATH)(_ecf_by_column_py)
+_ecf_by_block = njit(parallel=True, cache=CACHE, fastmath=FASTMATH)(_ecf_by_block_py)
+_ecf_by_column_serial = njit(cache=CACHE, fastmath=FASTMATH)(_twin(_ecf_by_column_py, "_serial"))
+_ecf_by_block_serial = njit(cache=CACHE, fastmath=FASTMATH)(_twin(_ecf_by_block_py, "_serial"))
+_SERIAL_WORK = 2_000_000  # n * m * K below which the serial driver is used
 
 
 def _prepare_nodes(nodes, step):
@@ -213,10 +232,12 @@ def _run(X, transposed, nodes, step, out):
             raise ValueError(f"`out` must be two float64 arrays of shape {(m, K)}.")
     if K == 0 or m == 0:
         return C, S
+    n = X.shape[1] if transposed else X.shape[0]
+    serial = n * m * K < _SERIAL_WORK
     if m >= _MIN_COLS_PARALLEL:
-        _ecf_by_column(X, transposed, nodes, stepf, use_step, C, S)
+        (_ecf_by_column_serial if serial else _ecf_by_column)(X, transposed, nodes, stepf, use_step, C, S)
     else:
-        _ecf_by_block(X, transposed, nodes, stepf, use_step, C, S)
+        (_ecf_by_block_serial if serial else _ecf_by_block)(X, transposed, nodes, stepf, use_step, C, S)
     return C, S
 
 
@@ -282,8 +303,7 @@ def ecf_sums_rows(X, nodes, step=None, out=None):
 # Closed-form (O(n^2)) Epps–Pulley statistic, the reference for moderate n
 # ---------------------------------------------------------------------------
 
-@njit(parallel=True, cache=CACHE, fastmath=FASTMATH)
-def _ep_closed_rows(Y, beta, out):
+def _ep_closed_rows_py(Y, beta, out):
     """T_{n,beta} of each row of Y via the centred kernel h (MATH.md §4.1).
 
     T = (1/n) [sum_j h(y_j, y_j) + 2 sum_{j<k} h(y_j, y_k)] with
@@ -325,6 +345,10 @@ def _ep_closed_rows(Y, beta, out):
         out[r] = rows[0] / n
 
 
+_ep_closed_rows = njit(parallel=True, cache=CACHE, fastmath=FASTMATH)(_ep_closed_rows_py)
+_ep_closed_rows_serial = njit(cache=CACHE, fastmath=FASTMATH)(_twin(_ep_closed_rows_py, "_serial"))
+
+
 def ep_closed_form(Y, beta=1.0):
     """Exact Epps–Pulley/BHEP statistic T_{n,beta} of each row of ``Y`` (m, n) in O(n^2).
 
@@ -336,12 +360,13 @@ def ep_closed_form(Y, beta=1.0):
     if Y.ndim == 1:
         Y = Y[None, :]
     out = np.empty(Y.shape[0])
-    _ep_closed_rows(Y, float(beta), out)
+    m, n = Y.shape
+    kernel = _ep_closed_rows_serial if m * n * n < 2 * _SERIAL_WORK else _ep_closed_rows
+    kernel(Y, float(beta), out)
     return out
 
 
-@njit(parallel=True, cache=CACHE, fastmath=FASTMATH)
-def _pair_cross(near, far, beta, out):
+def _pair_cross_py(near, far, beta, out):
     b2 = beta * beta
     nf = far.shape[0]
     nn = near.shape[0]
@@ -358,11 +383,16 @@ def _pair_cross(near, far, beta, out):
         out[f] = s
 
 
+_pair_cross = njit(parallel=True, cache=CACHE, fastmath=FASTMATH)(_pair_cross_py)
+_pair_cross_serial = njit(cache=CACHE, fastmath=FASTMATH)(_twin(_pair_cross_py, "_serial"))
+
+
 def ep_pair_cross(near, far, beta=1.0):
     """``out[f] = sum_i exp(-beta^2 (near_i - far_f)^2 / 2)`` for each far point (deterministic)."""
     near = np.ascontiguousarray(near, dtype=np.float64)
     far = np.ascontiguousarray(far, dtype=np.float64)
     out = np.empty(far.shape[0])
     if far.shape[0]:
-        _pair_cross(near, far, float(beta), out)
+        serial = near.shape[0] * far.shape[0] < _SERIAL_WORK
+        (_pair_cross_serial if serial else _pair_cross)(near, far, float(beta), out)
     return out

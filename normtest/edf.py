@@ -77,8 +77,10 @@ def _cvm_rows(z: np.ndarray) -> np.ndarray:
 def _ad_rows(z: np.ndarray) -> np.ndarray:
     n = z.shape[1]
     i = np.arange(1, n + 1, dtype=float)
-    # Σ (2i−1) log u_(i) + Σ (2(n−i)+1) log(1 − u_(i))  (the second is the usual reversed sum)
-    s = log_ndtr(z) @ (2.0 * i - 1.0) + log_ndtr(-z) @ (2.0 * (n - i) + 1.0)
+    # Σ (2i−1) log u_(i) + Σ (2(n−i)+1) log(1 − u_(i))  (the second is the usual reversed sum);
+    # einsum, not a BLAS matrix-vector product: no BLAS threads (slow when cores are busy)
+    s = np.einsum("ij,j->i", log_ndtr(z), 2.0 * i - 1.0)
+    s += np.einsum("ij,j->i", log_ndtr(-z), 2.0 * (n - i) + 1.0)
     return -n - s / n
 
 

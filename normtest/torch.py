@@ -89,8 +89,12 @@ class _Nodes:
         return int(self.powers.max())
 
 
-def _chunk_rows(n_rows: int, per_row: int, device) -> int:
-    budget = _CHUNK_ELEMENTS_CUDA if device.type == "cuda" else _CHUNK_ELEMENTS_CPU
+def _chunk_rows(n_rows: int, B: int, M: int, K: int, lattice: bool, device) -> int:
+    if device.type == "cuda":
+        budget = _CHUNK_ELEMENTS_CUDA
+    else:  # the direct path's (B, rows, M, K) arrays are streamed once: L3-sized chunks
+        budget = _CHUNK_ELEMENTS_CPU if lattice else 16 * _CHUNK_ELEMENTS_CPU
+    per_row = B * M * (1 if lattice else K)
     return max(1, min(n_rows, budget // max(per_row, 1)))
 
 
@@ -188,8 +192,7 @@ class _EcfSums(torch.autograd.Function):
         acc = _acc_dtype(x.device)
         C = torch.zeros((B, M, K), dtype=acc, device=x.device)
         S = torch.zeros_like(C)
-        per_row = B * M * (1 if nd.step is not None else 16 * K)
-        rows = _chunk_rows(N, per_row, x.device)
+        rows = _chunk_rows(N, B, M, K, nd.step is not None, x.device)
         sel = _power_index(nd, x.device)
         with torch.autocast(device_type=x.device.type, enabled=False), torch.no_grad():
             for lo in range(0, N, rows):
@@ -413,10 +416,19 @@ def _rule(quadrature, beta, spread=None) -> QuadratureRule:
 # distributed helpers
 # --------------------------------------------------------------------------------------------
 def _all_reduce_sum(t):
-    """Autograd-aware SUM all-reduce; the *returned* tensor holds the result."""
+    """Autograd-aware SUM all-reduce; the *returned* tensor holds the result.
+
+    torch 2.13 marks ``torch.distributed.nn.functional.all_reduce`` deprecated in favour of the
+    private ``torch.distributed._functional_collectives``; it is still the documented autograd
+    all-reduce (backward: all-reduce of the gradient), so we keep it and silence that notice.
+    """
+    import warnings
+
     from torch.distributed.nn.functional import all_reduce
 
-    return all_reduce(t, op=torch.distributed.ReduceOp.SUM)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*all_reduce is deprecated.*", category=FutureWarning)
+        return all_reduce(t, op=torch.distributed.ReduceOp.SUM)
 
 
 def _all_reduce_nograd(t, op):

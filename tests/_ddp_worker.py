@@ -9,14 +9,15 @@ losses and statistics, parameter gradients after DDP's averaging, and the direct
 import sys
 
 import numpy as np
-import torch
-
-import normtest.torch as nt
 
 N_TOTAL, SPLIT, D_IN, D_OUT = 300, 110, 6, 8
 
 
 def main(rank: int, world: int, outdir: str) -> None:
+    import torch  # here, not at module top: doctest collection must not need torch
+
+    import normtest.torch as nt
+
     torch.set_num_threads(1)
     if world > 1:
         torch.distributed.init_process_group("gloo", rank=rank, world_size=world)

@@ -11,7 +11,8 @@ from scipy import special, stats
 
 import normtest
 
-_spec = importlib.util.spec_from_file_location("normtest_tests_naive", pathlib.Path(__file__).with_name("naive.py"))
+_spec = importlib.util.spec_from_file_location("normtest_tests_naive",
+                                              pathlib.Path(__file__).with_name("naive.py"))
 naive = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(naive)
 

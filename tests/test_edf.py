@@ -2,7 +2,6 @@
 
 import importlib.util
 import pathlib
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -13,7 +12,8 @@ from scipy import special, stats
 import normtest
 from normtest import _edf_dist as dist
 
-_spec = importlib.util.spec_from_file_location("normtest_tests_naive", pathlib.Path(__file__).with_name("naive.py"))
+_spec = importlib.util.spec_from_file_location("normtest_tests_naive",
+                                              pathlib.Path(__file__).with_name("naive.py"))
 naive = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(naive)
 
@@ -66,7 +66,8 @@ def test_anderson_tail_precision():
     assert_allclose(res.statistic, naive.anderson(x, standardize=False), rtol=1e-9)
     # 1 - Φ(9.5) = 1e-21 is 0 when formed as 1 - cdf: the log(1 - cdf) form is -inf, ours is exact
     with np.errstate(divide="ignore"):
-        textbook = -z.size - np.sum((2 * i - 1) * (np.log(special.ndtr(z)) + np.log(1 - special.ndtr(z[::-1]))))
+        logs = np.log(special.ndtr(z)) + np.log(1 - special.ndtr(z[::-1]))
+        textbook = -z.size - np.sum((2 * i - 1) * logs)
     assert not np.isfinite(textbook / z.size)
     assert np.isfinite(normtest.anderson(np.r_[x[:-1], 40.0], standardize=False).statistic)
 
@@ -366,7 +367,8 @@ def test_unpacking_and_repr(rng):
 def test_kernel_helpers_match_scipy():
     from normtest import _edf_kernels as k
 
-    p = np.concatenate([np.logspace(-300, -1, 200), np.linspace(0.01, 0.99, 99), 1 - np.logspace(-16, -2, 30)])
+    p = np.concatenate([np.logspace(-300, -1, 200), np.linspace(0.01, 0.99, 99),
+                        1 - np.logspace(-16, -2, 30)])
     got = np.array([k.ndtri(v) for v in p])
     assert_allclose(got, special.ndtri(p), rtol=2e-14, atol=1e-13)
     z = np.linspace(-60, 30, 451)
@@ -415,6 +417,24 @@ def test_monte_carlo_reproducible_and_cached(test, rng):
     assert isinstance(e.seed, int)
     f = TESTS[test](x, method=normtest.MonteCarlo(n_resamples=99, rng=e.seed))
     assert f.pvalue == e.pvalue
+
+
+def test_monte_carlo_same_on_any_thread_count():
+    import numba
+
+    x = np.linspace(-2, 2.5, 25)
+    before = numba.get_num_threads()
+    samples = []
+    try:
+        for threads in sorted({1, before}):
+            numba.set_num_threads(threads)
+            normtest.clear_null_cache()
+            res = normtest.anderson(x, method=normtest.MonteCarlo(n_resamples=300, rng=8))
+            samples.append(res.null.sample)
+    finally:
+        numba.set_num_threads(before)
+    for other in samples[1:]:
+        assert_array_equal(other, samples[0])
 
 
 def test_monte_carlo_vectorised_shares_null(rng):

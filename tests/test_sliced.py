@@ -93,8 +93,8 @@ def test_d1_matches_epps_pulley(rng, standardize):
 
 
 def test_float32_close_to_float64(rng):
-    X = rng.standard_normal((4000, 32))
-    A = unit(rng.standard_normal((32, 64)))
+    X = rng.standard_normal((3000, 32))
+    A = unit(rng.standard_normal((32, 24)))
     for q in ("lejepa", "paper", "auto"):
         r64 = normtest.sliced_epps_pulley(X, directions=A, quadrature=q, reduction="none")
         r32 = normtest.sliced_epps_pulley(X.astype(np.float32), directions=A, quadrature=q, reduction="none")
@@ -441,7 +441,7 @@ def test_all_directions_is_the_average_over_directions(rng):
     X = rng.standard_normal((50, 3)) + np.array([0.5, 0, 0])
     r = normtest.sliced_epps_pulley(X, directions="all")
     g = np.random.default_rng(3)
-    A = unit(g.standard_normal((3, 20000)))
+    A = unit(g.standard_normal((3, 4000)))
     many = normtest.sliced_epps_pulley(X, directions=A, reduction="none")
     se = many.statistic.std() / np.sqrt(A.shape[1])
     assert abs(many.statistic.mean() - r.statistic) < 4 * se

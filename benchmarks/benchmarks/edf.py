@@ -5,7 +5,6 @@ in ``setup`` (seeded), a JIT warm-up call in ``setup`` so ``time_*`` never measu
 compilation; compile time itself is a ``track_*`` benchmark.
 """
 
-import time
 
 import numpy as np
 
