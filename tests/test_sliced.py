@@ -354,18 +354,44 @@ def _calibration(X_list, call):
     (300, 16, 70, False, "lejepa"),   # M K = 1120 > 1024: the Lanczos path
 ])
 def test_calibration_asymptotic(N, D, M, standardize, q):
-    """Uniform p-values under H0 (400 seeded samples): rejection rates at 1/5/10%."""
+    """Rejection rates of 3000 seeded H0 statistics at the limit law's 1/5/10% points.
+
+    Equivalent to uniform p-values at those levels (p <= a iff T >= isf(a)); the
+    statistics come from the Monte-Carlo simulator (its values are checked
+    against the public function in test_simulator_matches_public_statistic).
+    """
     g = np.random.default_rng(100 + D + M)
     A = unit(g.standard_normal((D, M)))
-    reps = 400
-    Xs = [g.standard_normal((N, D)) * (1 if not standardize else 3.0) + (0 if not standardize else 1.0)
-          for _ in range(reps)]
-    rates, p = _calibration(Xs, lambda X: normtest.sliced_epps_pulley(X, directions=A, quadrature=q,
-                                                                       standardize=standardize))
+    rule = lejepa_rule() if q == "lejepa" else _null_rule(auto_rule(1.0), 1.0)
+    null, _ = sn.limit_null(A, rule, standardize)
+    sims = _simulate_stats(N, A, rule, 3000, 200 + M, standardize)
     target = np.array([0.01, 0.05, 0.10])
-    se = np.sqrt(target * (1 - target) / reps)
+    crit = null.isf(target)
+    rates = (sims[:, None] >= crit).mean(axis=0)
+    se = np.sqrt(target * (1 - target) / sims.size)
     assert np.all(np.abs(rates - target) < 3.5 * se), rates
-    assert 0 <= p.min() and p.max() <= 1
+
+
+def test_calibration_asymptotic_end_to_end():
+    """Public p-values of 150 H0 samples (composite, 'auto'): uniform at 5/10/50%."""
+    g = np.random.default_rng(3)
+    A = unit(g.standard_normal((3, 4)))
+    p = np.array([normtest.sliced_epps_pulley(g.standard_normal((150, 3)) * 2 + 1, directions=A,
+                                              standardize=True).pvalue for _ in range(150)])
+    target = np.array([0.05, 0.10, 0.5])
+    rates = np.array([(p <= a).mean() for a in target])
+    se = np.sqrt(target * (1 - target) / p.size)
+    assert np.all(np.abs(rates - target) < 3.5 * se), rates
+
+
+def test_simulator_matches_public_statistic():
+    A = unit(np.random.default_rng(1).standard_normal((3, 4)))
+    for std in (False, True):
+        sims = _simulate_stats(50, A, lejepa_rule(), 2, 9, std)
+        X = np.random.default_rng(9).standard_normal((2, 50, 3))
+        pub = [normtest.sliced_epps_pulley(X[i], directions=A, quadrature="lejepa", standardize=std).statistic
+               for i in range(2)]
+        np.testing.assert_allclose(sims, pub, rtol=1e-9)
 
 
 @pytest.mark.parametrize("N, D, M, standardize", [(60, 3, 2, False), (60, 2, 5, False), (80, 3, 4, True)])
@@ -374,7 +400,7 @@ def test_calibration_monte_carlo(N, D, M, standardize):
     g = np.random.default_rng(7 + N + M)
     A = unit(g.standard_normal((D, M)))
     mc = MonteCarlo(n_resamples=499, rng=11)
-    reps = 300
+    reps = 200
     Xs = [g.standard_normal((N, D)) for _ in range(reps)]
     rates, p = _calibration(Xs, lambda X: normtest.sliced_epps_pulley(
         X, directions=A, quadrature="lejepa", standardize=standardize, method=mc))
