@@ -461,13 +461,13 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     >>> X = np.random.default_rng(0).standard_normal((500, 8))
     >>> res = normtest.sliced_epps_pulley(X, n_slices=16, rng=1)
     >>> print(round(float(res.statistic), 4), round(float(res.pvalue), 3), res.method)
-    0.4174 0.511 asymptotic
+    0.3692 0.606 asymptotic
 
     The SIGReg value of LeJEPA's paper (Algorithm 1) on the same directions:
 
     >>> res = normtest.sliced_epps_pulley(X, n_slices=16, rng=1, quadrature="paper")
     >>> print(round(float(res.statistic), 4), round(float(res.pvalue), 3))
-    1.0457 0.516
+    0.9254 0.606
     """
     X, columns = _as_matrix(X)
     n_slices = check_int(n_slices, "n_slices", minimum=1)
@@ -797,7 +797,7 @@ def bhep(X, *, beta=1.0, standardize=True, method=None, nan_policy="propagate"):
     >>> X = np.random.default_rng(0).standard_normal((200, 3))
     >>> res = normtest.bhep(X)
     >>> print(round(float(res.statistic), 4), round(float(res.pvalue), 3), res.method)
-    0.2855 0.734 lognormal
+    0.4403 0.494 lognormal
     """
     beta = check_float(beta, "beta", low=0.0)
     return _bhep_impl(X, beta, standardize, method, nan_policy, "bhep", False)
@@ -832,6 +832,6 @@ def henze_zirkler(X, *, method=None, nan_policy="propagate"):
     >>> X = np.random.default_rng(0).standard_normal((200, 3))
     >>> res = normtest.henze_zirkler(X)
     >>> print(round(float(res.statistic), 4), round(float(res.pvalue), 3))
-    0.8034 0.76
+    0.7396 0.564
     """
     return _bhep_impl(X, 1.0, True, method, nan_policy, "henze_zirkler", True)

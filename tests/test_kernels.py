@@ -105,7 +105,7 @@ h = hashlib.sha256()
 P = rng.standard_normal((20000, 3))
 for arr in ecf_sums(P, 0.3 * np.arange(1, 20), step=0.3) + ecf_sums(P, np.linspace(0.1, 4, 13)):
     h.update(arr.tobytes())
-X = rng.standard_normal((40, 3000)).astype(np.float32)
+X = rng.standard_normal((40, 3000))
 for arr in ecf_sums_rows(X, 0.3 * np.arange(1, 20), step=0.3):
     h.update(arr.tobytes())
 h.update(ep_closed_form(rng.standard_normal((2, 3000))).tobytes())
