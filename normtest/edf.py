@@ -59,9 +59,11 @@ def _sorted_z(data: np.ndarray, standardize: bool):
     z = np.sort(data, axis=1)
     degenerate = np.zeros(z.shape[0], dtype=bool)
     if standardize:
-        degenerate = z[:, -1] == z[:, 0]
         mean = z.mean(axis=1, keepdims=True)
         sd = z.std(axis=1, ddof=1, keepdims=True)
+        # zero variance, or a spread lost in rounding/underflow (same rule as epps_pulley)
+        scale = np.maximum(np.abs(z[:, :1]), np.abs(z[:, -1:]))
+        degenerate = ((sd <= 1e-13 * scale) | ~(sd > 0)).ravel()
         sd[degenerate] = 1.0
         z = (z - mean) / sd
     return z, degenerate
