@@ -59,12 +59,14 @@ def _build_parser():
                             "(default: all three)")
         p.add_argument("--alpha", type=float, default=0.05, help="level of the decisions (default 0.05)")
         p.add_argument("--correction", default="holm", choices=CORRECTIONS, metavar="METHOD",
-                       help="multiple-testing correction (statsmodels multipletests method, or none; default holm)")
+                       help="multiple-testing correction (a statsmodels multipletests method, or none; "
+                            "default holm)")
         p.add_argument("--multivariate", nargs="?", const="sliced_epps_pulley", default=None,
                        choices=MULTIVARIATE_TESTS, metavar="TEST",
                        help="add a joint test of the selected columns (default test: sliced_epps_pulley)")
         p.add_argument("--simple", action="store_true",
-                       help="test the fully specified N(0, 1) instead of 'normal with unknown mean and variance'")
+                       help="test the fully specified N(0, 1) instead of "
+                            "'normal with unknown mean and variance'")
         p.add_argument("--n-resamples", type=int, default=None, metavar="B",
                        help="Monte-Carlo p-values from B null samples (default: each test's own p-value)")
         p.add_argument("--seed", type=int, default=None,
@@ -75,13 +77,16 @@ def _build_parser():
 
     check = sub.add_parser("check", help="test the numeric columns of a CSV or Parquet file",
                            description="Test the numeric columns of a CSV or Parquet file for normality.")
-    check.add_argument("file", help="a .csv/.tsv file (optionally compressed), a .parquet file, or - for CSV on stdin")
+    check.add_argument("file", help="a .csv/.tsv file (optionally compressed), a .parquet file, "
+                                    "or - for CSV on stdin")
     check.add_argument("--columns", action="append", metavar="A,B", help="columns to test (default: all)")
-    check.add_argument("--by", action="append", metavar="COL", help="test each group of these columns separately")
+    check.add_argument("--by", action="append", metavar="COL",
+                       help="test each group of these columns separately")
     common(check)
 
     demo = sub.add_parser("demo", help="run the checks on a real dataset bundled with statsmodels",
-                          description="Check the US state crime data of statsmodels (51 states, 7 variables).")
+                          description="Check the US state crime data of statsmodels "
+                                      "(51 states, 7 variables).")
     common(demo)
     demo.set_defaults(seed=0, multivariate="sliced_epps_pulley")
     return parser
@@ -127,7 +132,8 @@ def read_table(path: str):
         sep = "\t" if name.endswith(".tsv") else ","
         try:
             return pd.read_csv(path, sep=sep)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError) as exc:
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError,
+                OSError) as exc:
             raise InputError(f"cannot read {path!r} as CSV: {_one_line(exc)}") from None
     raise InputError(f"cannot read {path!r}: expected a .csv, .tsv or .parquet file")
 
@@ -223,12 +229,18 @@ def table_to_text(table, source, *, n_rows, correction, alpha) -> str:
     for (_, row), key in zip(flat.iterrows(), (tuple(r) for r in flat[label_cols].itertuples(index=False))):
         by_key[key][row["test"]] = row
 
-    cols = [*label_cols, "n", *tests, "verdict", "note"]
+    skipped = {}
+    cols = [*label_cols, "n", *tests, "normality", "note"]
     cells = {c: [] for c in cols}
     methods = {}
-    n_rejected = 0
+    n_rejected = n_decided = 0
     for key in keys:
         entries = by_key[key]
+        notes = list(dict.fromkeys(str(e["note"]) for e in entries.values() if e["note"]))
+        empty = all(int(e["n"]) == 0 for e in entries.values())
+        if notes and empty and all(n.startswith("skipped:") for n in notes):
+            skipped.setdefault(key[-1], notes[0][len("skipped:"):].strip())
+            continue
         for c, v in zip(label_cols, key):
             cells[c].append(str(v))
         cells["n"].append(str(max(int(e["n"]) for e in entries.values())))
@@ -247,9 +259,9 @@ def table_to_text(table, source, *, n_rows, correction, alpha) -> str:
             if e["method"]:
                 methods.setdefault(t, []).append(str(e["method"]))
         n_rejected += rejected
-        cells["verdict"].append("not normal" if rejected else ("normal" if decided else "-"))
-        notes = [str(e["note"]) for e in entries.values() if e["note"]]
-        cells["note"].append("; ".join(dict.fromkeys(notes)))
+        n_decided += decided
+        cells["normality"].append("rejected" if rejected else ("not rejected" if decided else "-"))
+        cells["note"].append("; ".join(notes))
     if not any(cells["note"]):
         cols.remove("note")
     shown = pd.DataFrame({c: cells[c] for c in cols})
@@ -266,9 +278,12 @@ def table_to_text(table, source, *, n_rows, correction, alpha) -> str:
         f"Cells are {adj}; * = rejected at alpha = {alpha:g}. Seed {meta.get('seed')}.",
     ]
     if methods:
-        lines.append("p-values: " + "; ".join(f"{t} {', '.join(dict.fromkeys(m))}" for t, m in methods.items()))
-    lines.append(f"Normality rejected for {n_rejected} of {len(keys)}."
-                 if any(v != "-" for v in cells["verdict"]) else "No test gave a p-value.")
+        lines.append("p-value methods: " + ", ".join(f"{t} ({', '.join(dict.fromkeys(m))})"
+                                                    for t, m in methods.items()) + ".")
+    if skipped:
+        lines.append("Skipped: " + "; ".join(f"{c}, {why}" for c, why in skipped.items()) + ".")
+    lines.append(f"Normality rejected for {n_rejected} of {n_decided} tested."
+                 if n_decided else "No test gave a p-value.")
     return "\n".join(lines) + "\n"
 
 
@@ -295,10 +310,15 @@ def _run(df, source, args) -> int:
     from ._progress import stderr_is_terminal
 
     progress = stderr_is_terminal() if args.progress is None else args.progress
+    if args.seed is None:  # fresh entropy, kept short enough to read and retype from the table
+        import secrets
+
+        args.seed = secrets.randbelow(2**32)
     tests = _split(args.test) or list(frame.UNIVARIATE_TESTS)
     kwargs = dict(
         tests=tests, standardize=not args.simple, alpha=args.alpha, correction=args.correction,
-        multivariate=args.multivariate or False, n_resamples=args.n_resamples, rng=args.seed, progress=progress,
+        multivariate=args.multivariate or False, n_resamples=args.n_resamples, rng=args.seed,
+        progress=progress,
     )
     if getattr(args, "columns", None):
         kwargs["columns"] = _split(args.columns)

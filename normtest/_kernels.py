@@ -96,26 +96,26 @@ def _accumulate(X, col, lo, hi, transposed, nodes, step, use_step, accC, accS):
             p3 = np.cos(a3)
             q3 = np.sin(a3)
             c0, s0, c1, s1, c2, s2, c3, s3 = p0, q0, p1, q1, p2, q2, p3, q3
-            accC[0] += (c0 + c1) + (c2 + c3)
-            accS[0] += (s0 + s1) + (s2 + s3)
-            for k in range(1, K):
-                if k % _REANCHOR == 0:
-                    m = k + 1.0
-                    c0 = np.cos(m * a0)
-                    s0 = np.sin(m * a0)
-                    c1 = np.cos(m * a1)
-                    s1 = np.sin(m * a1)
-                    c2 = np.cos(m * a2)
-                    s2 = np.sin(m * a2)
-                    c3 = np.cos(m * a3)
-                    s3 = np.sin(m * a3)
-                else:
+            for k0 in range(0, K, _REANCHOR):
+                if k0 > 0:  # re-anchor: direct evaluation at node k0 + 1
+                    mlt = k0 + 1.0
+                    c0 = np.cos(mlt * a0)
+                    s0 = np.sin(mlt * a0)
+                    c1 = np.cos(mlt * a1)
+                    s1 = np.sin(mlt * a1)
+                    c2 = np.cos(mlt * a2)
+                    s2 = np.sin(mlt * a2)
+                    c3 = np.cos(mlt * a3)
+                    s3 = np.sin(mlt * a3)
+                accC[k0] += (c0 + c1) + (c2 + c3)
+                accS[k0] += (s0 + s1) + (s2 + s3)
+                for k in range(k0 + 1, min(K, k0 + _REANCHOR)):
                     c0, s0 = c0 * p0 - s0 * q0, s0 * p0 + c0 * q0
                     c1, s1 = c1 * p1 - s1 * q1, s1 * p1 + c1 * q1
                     c2, s2 = c2 * p2 - s2 * q2, s2 * p2 + c2 * q2
                     c3, s3 = c3 * p3 - s3 * q3, s3 * p3 + c3 * q3
-                accC[k] += (c0 + c1) + (c2 + c3)
-                accS[k] += (s0 + s1) + (s2 + s3)
+                    accC[k] += (c0 + c1) + (c2 + c3)
+                    accS[k] += (s0 + s1) + (s2 + s3)
             i += 4
     for i2 in range(i, hi):
         x = _load(X, col, i2, transposed)
@@ -251,7 +251,8 @@ def ecf_sums(P, nodes, step=None, out=None):
     ----------
     P : ndarray, shape (n, m), float32 or float64
         ``n`` observations (rows) of ``m`` variables or projections (columns).
-        Any memory layout; C order is fastest for many columns.
+        Other dtypes are converted to float64 and a non-C-contiguous array is
+        copied once (one compiled kernel per dtype).
     nodes : ndarray, shape (K,)
         Nodes ``t_k`` (float64). With `step` given they must equal ``k * step``
         for k = 1..K (only ``len(nodes)`` is used then).

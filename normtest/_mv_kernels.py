@@ -185,3 +185,4 @@ def hyp1f1_half_neg_vec(z, b):
     for i in range(z.shape[0]):
         out[i] = hyp1f1_half_neg(z[i], b)
     return out
+

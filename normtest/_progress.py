@@ -42,8 +42,8 @@ def progress_bar(show: bool, *, total: int, desc: str, unit: str = "it"):
         from tqdm.auto import tqdm
     except ImportError as exc:  # pragma: no cover - exercised by a test that hides tqdm
         raise ImportError(
-            "progress bars need tqdm: install it with `pip install tqdm` or `pip install 'normtest[progress]'`, "
-            "or pass progress=False."
+            "progress bars need tqdm: install it with `pip install tqdm` or "
+            "`pip install 'normtest[progress]'`, or pass progress=False."
         ) from exc
     return tqdm(total=total, desc=desc, unit=unit, leave=False)
 

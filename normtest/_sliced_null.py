@@ -239,6 +239,16 @@ class _HermiteOperator:
         rest = ~coupled
         self.diag_block = self.G[rest].T @ self.G[rest]  # (K, K), same for every slice
 
+    def _power_iter(self):
+        """Hadamard powers rho^{o j} for the coupled j (consecutive, step 2), by multiplication."""
+        if self.coupled_idx.size == 0:
+            return
+        P = self.gram ** self.js[self.coupled_idx[0]]
+        g2 = self.gram * self.gram
+        for _ in self.coupled_idx:
+            yield P
+            P = P * g2
+
     @property
     def shape(self):
         n = self.M * self.K
@@ -250,7 +260,7 @@ class _HermiteOperator:
         if self.powers is not None:
             powers = self.powers
         else:
-            powers = (self.gram ** self.js[i] for i in self.coupled_idx)
+            powers = self._power_iter()
         for i, P in zip(self.coupled_idx, powers):
             g = self.G[i]
             out += np.outer(P @ (V @ g), g)

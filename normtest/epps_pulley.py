@@ -419,17 +419,3 @@ def _pvalue(T, n, standardize, beta, kind, rule, method):
     p = np.asarray(null.sf(T), dtype=float)
     return p, None, null, "asymptotic"
 
-
-class _CallableModule(__import__("types").ModuleType):
-    """Keep ``normtest.epps_pulley(...)`` working when the package attribute is this module.
-
-    The function and its module share a name; importers that bind submodules
-    onto the package (pytest's importlib mode does) would otherwise replace the
-    function ``normtest.epps_pulley`` by this module.
-    """
-
-    def __call__(self, *args, **kwargs):
-        return epps_pulley(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule

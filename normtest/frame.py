@@ -107,7 +107,8 @@ def _check_iv(df, tests, standardize, alpha, correction, by, columns, multivaria
         raise TypeError(f"`correction` must be a str or None, one of {list(CORRECTIONS)}. "
                         f"Got {correction!r} instead.")
     if correction not in CORRECTIONS:
-        raise ValueError(f"`correction` must be one of {list(CORRECTIONS)} or None. Got {correction!r} instead.")
+        raise ValueError(f"`correction` must be one of {list(CORRECTIONS)} or None. "
+                         f"Got {correction!r} instead.")
 
     if isinstance(multivariate, (bool, np.bool_)):
         multivariate = "sliced_epps_pulley" if multivariate else None
@@ -126,7 +127,8 @@ def _check_iv(df, tests, standardize, alpha, correction, by, columns, multivaria
     else:
         by_list = list(by) if isinstance(by, (list, tuple)) else [by]
         if not by_list:
-            raise ValueError("`by` must name at least one column of `df` or be None. Got an empty list instead.")
+            raise ValueError("`by` must name at least one column of `df` or be None. "
+                             "Got an empty list instead.")
         missing = [b for b in by_list if b not in labels]
         if missing:
             raise ValueError(f"`by` must name columns of `df`. Got {missing}, not among {labels}.")
@@ -136,7 +138,8 @@ def _check_iv(df, tests, standardize, alpha, correction, by, columns, multivaria
     else:
         cols = list(columns) if isinstance(columns, (list, tuple, pd.Index)) else [columns]
         if not cols:
-            raise ValueError("`columns` must name at least one column of `df` or be None. Got an empty list instead.")
+            raise ValueError("`columns` must name at least one column of `df` or be None. "
+                             "Got an empty list instead.")
         missing = [c for c in cols if c not in labels]
         if missing:
             raise ValueError(f"`columns` must name columns of `df`. Got {missing}, not among {labels}.")
@@ -361,7 +364,7 @@ def _check(df, *, tests, standardize, alpha, correction, by, columns, multivaria
             if multivariate:
                 block = sub[numeric].to_numpy(dtype=np.float64, na_value=np.nan)
                 keep = ~np.isnan(block).any(axis=1)
-                data = block[keep]
+                data = np.ascontiguousarray(block[keep])
                 index.append(key + (MULTIVARIATE_LABEL,))
                 row, rec, cat = _test_row(multivariate, data, int((~keep).sum()), standardize, n_resamples,
                                           seed, progress, multivariate=True)
@@ -400,8 +403,8 @@ def _check(df, *, tests, standardize, alpha, correction, by, columns, multivaria
     for cat, count in categories.items():
         what = {SmallSampleWarning: "too small for the test",
                 DegenerateDataWarning: "degenerate (constant)"}.get(cat, "failed")
-        warnings.warn(f"normtest.check: {count} row(s) {what}; their results are NaN (see the `note` column).",
-                      cat, stacklevel=stacklevel)
+        warnings.warn(f"normtest.check: {count} row(s) {what}; their results are NaN "
+                      "(see the `note` column).", cat, stacklevel=stacklevel)
     return table
 
 
@@ -420,7 +423,8 @@ def _test_row(name, data, n_nan, standardize, n_resamples, seed, progress, *, mu
     result, note, cat = _run_one(name, data, standardize=standardize, n_resamples=n_resamples, seed=seed,
                                  progress=progress, multivariate=multivariate)
     if n_nan:
-        dropped = f"{n_nan} missing value(s) dropped" if not multivariate else f"{n_nan} row(s) with missing values dropped"
+        what = "row(s) with missing values" if multivariate else "missing value(s)"
+        dropped = f"{n_nan} {what} dropped"
         note = dropped if not note else f"{dropped}; {note}"
     if result is None:
         return _empty_row(name, n, n_nan, note), None, cat

@@ -279,7 +279,8 @@ def plot_projections(X, directions=4, *, standardize=False, rng=None, bins="auto
         if A.ndim == 1:
             A = A[:, None]
         if A.ndim != 2 or A.shape[0] != d:
-            raise ValueError(f"`directions` must have shape (D, M) with D = {d}. Got shape {A.shape} instead.")
+            raise ValueError(f"`directions` must have shape (D, M) with D = {d}. "
+                             f"Got shape {A.shape} instead.")
     norms = np.linalg.norm(A, axis=0)
     if not np.all(np.isfinite(norms) & (norms > 0)):
         raise ValueError("`directions` must be finite and non-zero.")

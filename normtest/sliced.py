@@ -34,7 +34,6 @@ from ._validate import (
     check_float,
     check_int,
     check_nan_policy,
-    check_rng,
     resolve_rng,
 )
 from .null import AnalyticNull, MonteCarlo, check_method, monte_carlo_null
@@ -160,7 +159,8 @@ def _check_directions(directions, D, n_slices, gen):
     norms = np.linalg.norm(A, axis=0)
     if (norms == 0).any():
         raise ValueError(
-            f"`directions` must have non-zero columns. Got zero column(s) {np.nonzero(norms == 0)[0][:5].tolist()}."
+            "`directions` must have non-zero columns. "
+            f"Got zero column(s) {np.nonzero(norms == 0)[0][:5].tolist()} instead."
         )
     return A / norms, "user"
 
@@ -533,7 +533,6 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
 
         mom = dict(exact_moments(A_mom, nrule, n), kind="exact")
     pvalue_se = None
-    null_seed = None
     if isinstance(method, MonteCarlo):
         factor = None
         if not standardize and M <= D:
@@ -558,12 +557,12 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         override = gen if method.rng is None else None
         sim = _simulate_sliced(n, A, rule_for, red, standardize, factor, M if reduction == "none" else 1)
         null = monte_carlo_null(key, sim, method,
-                                values_per_resample=n * max(M, D), params={"test": "sliced_epps_pulley", "n": n},
+                                values_per_resample=n * max(M, D),
+                                params={"test": "sliced_epps_pulley", "n": n},
                                 rng_override=override)
         pvalue = null.sf(stat)
         pvalue_se = null.pvalue_se(stat)
         label = "monte-carlo"
-        null_seed = null.seed
     else:
         if reduction == "mean" and M <= _MAX_EIGEN_SLICES:
             null, label = _limit_null(A, nrule, standardize)
@@ -580,7 +579,6 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
             else:
                 pvalue = min(1.0, M * float(null.sf(stat)))
                 label = "asymptotic-bonferroni"
-    del null_seed
     return SlicedResult(statistic=stat, pvalue=np.asarray(pvalue)[()], n=n, method=label, null=null,
                         settings=settings, pvalue_se=pvalue_se, slice_statistics=slice_stats,
                         null_moments=mom, quadrature=rule.describe(), **common)

@@ -96,17 +96,17 @@ def test_monte_carlo_and_lognormal_agree(rng):
 
 @pytest.mark.parametrize("standardize", [True, False])
 def test_calibration(standardize):
-    """Rejection rates under H0 (600 seeded samples, n = 60, d = 3) at 1/5/10%.
+    """Rejection rates under H0 (400 seeded samples, n = 60, d = 3) at 1/5/10%.
 
-    Monte Carlo (one cached null, B = 999) is exact; the log-normal law is an
+    Monte Carlo (one cached null, B = 499) is exact; the log-normal law is an
     approximation: within 3.5 binomial sd + 0.01 absolute at these levels.
     """
     g = np.random.default_rng(42)
-    reps = 600
+    reps = 400
     Xs = [g.standard_normal((60, 3)) for _ in range(reps)]
     target = np.array([0.01, 0.05, 0.10])
     se = np.sqrt(target * (1 - target) / reps)
-    for method in (None, MonteCarlo(999, rng=5)):
+    for method in (None, MonteCarlo(499, rng=5)):
         p = np.array([normtest.bhep(X, standardize=standardize, method=method).pvalue for X in Xs])
         rates = np.array([(p <= a).mean() for a in target])
         assert np.all(np.abs(rates - target) < 3.5 * se + 0.01), (method, rates)

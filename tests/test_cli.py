@@ -35,15 +35,17 @@ def test_exit_codes_and_table(csv_files, capsys):
     code, out, err = _call(capsys, "check", str(ok), "--no-progress", "--test", "anderson,cramervonmises")
     assert code == 0, err
     assert "anderson" in out and "cramervonmises" in out
-    assert "Normality rejected for 0 of 3" in out and "name" in out  # the text column is listed as skipped
+    assert "Normality rejected for 0 of 2 tested" in out
+    assert "Skipped: name, non-numeric column" in out  # the text column is listed as skipped
     code, out, err = _call(capsys, "check", str(bad), "--test", "anderson", "--no-progress")
     assert code == 1
-    assert "skew" in out and "not normal" in out
+    assert "skew" in out and "rejected" in out and "not rejected" in out
 
 
 def test_json_and_csv_formats(csv_files, capsys):
     _, bad = csv_files
-    code, out, _ = _call(capsys, "check", str(bad), "--format", "json", "--seed", "3", "--test", "anderson,cramervonmises")
+    code, out, _ = _call(capsys, "check", str(bad), "--format", "json", "--seed", "3",
+                         "--test", "anderson,cramervonmises")
     assert code == 1
     doc = json.loads(out)
     assert doc["normtest"] == normtest.__version__ and doc["seed"] == 3
@@ -58,7 +60,8 @@ def test_json_and_csv_formats(csv_files, capsys):
 
 def test_json_is_byte_identical_for_a_seed(csv_files, capsys):
     _, bad = csv_files
-    argv = ["check", str(bad), "--format", "json", "--seed", "11", "--n-resamples", "99", "--test", "anderson,cramervonmises"]
+    argv = ["check", str(bad), "--format", "json", "--seed", "11", "--n-resamples", "99",
+            "--test", "anderson,cramervonmises"]
     outs = []
     for _ in range(2):
         normtest.clear_null_cache()
@@ -76,7 +79,8 @@ def test_json_is_byte_identical_for_a_seed(csv_files, capsys):
 def test_columns_by_and_simple(tmp_path, capsys):
     rng = np.random.default_rng(1)
     path = tmp_path / "g.csv"
-    pd.DataFrame({"g": ["x", "y"] * 30, "v": rng.normal(size=60), "w": rng.normal(size=60)}).to_csv(path, index=False)
+    df = pd.DataFrame({"g": ["x", "y"] * 30, "v": rng.normal(size=60), "w": rng.normal(size=60)})
+    df.to_csv(path, index=False)
     code, out, err = _call(capsys, "check", str(path), "--columns", "v", "--by", "g", "--simple",
                            "--test", "cramervonmises", "--format", "csv")
     assert code in (0, 1), err
@@ -145,7 +149,8 @@ def test_demo_in_process(capsys):
     assert "failed" not in out and " -  " not in out, out  # every cell has a p-value
     lines = out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("column"))
-    assert len([ln for ln in lines[header + 2:] if ln.strip() and not ln.startswith(("Cells", "p-values", "Norm"))]) == 8
+    footer = ("Cells", "p-value", "Norm", "Skipped")
+    assert len([ln for ln in lines[header + 2:] if ln.strip() and not ln.startswith(footer)]) == 8
 
 
 def test_module_entry_point_subprocess(csv_files):
@@ -158,3 +163,16 @@ def test_module_entry_point_subprocess(csv_files):
     bad = subprocess.run([sys.executable, "-m", "normtest", "check", "no/such/file.csv"], capture_output=True,
                          text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stdout == ""
+
+
+def test_progress_flag_and_fresh_seed(csv_files, capsys, monkeypatch):
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    ok, _ = csv_files
+    code, out, err = _call(capsys, "check", str(ok), "--test", "anderson", "--progress", "--format", "json")
+    assert code == 0 and "normtest check" in err  # the bar goes to stderr, the record to stdout
+    seed = json.loads(out)["seed"]
+    assert isinstance(seed, int) and 0 <= seed < 2**32
+    code, out2, err = _call(capsys, "check", str(ok), "--test", "anderson", "--no-progress",
+                            "--format", "json",
+                            "--seed", str(seed))
+    assert out2 == out and err == ""

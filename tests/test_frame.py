@@ -279,9 +279,15 @@ def test_multivariate_sliced(df):
     assert row["test"] == "sliced_epps_pulley"
     assert np.isfinite(row["pvalue"]), row["note"]
     assert bool(row["reject"]) is True  # a lognormal column is not jointly normal
-    X = df[["normal", "skewed"]].to_numpy()
+    X = np.ascontiguousarray(df[["normal", "skewed"]].to_numpy())
     direct = normtest.sliced_epps_pulley(X, standardize=True, rng=0)
     assert row["statistic"] == pytest.approx(float(direct.statistic), rel=1e-12)
+    # the record names the seed that drew the directions; fed back, it reproduces the row
+    rec = table.attrs["normtest"]["records"][-1]
+    assert rec["seed"] == 0 and rec["test"] == "sliced_epps_pulley"
+    again = normtest.sliced_epps_pulley(X, standardize=rec["standardize"], rng=rec["seed"],
+                                        n_slices=rec["settings"]["n_slices"])
+    assert float(again.statistic) == rec["statistic"] and float(again.pvalue) == rec["pvalue"]
 
 
 # ----------------------------------------------------------------------------- reproducibility

@@ -100,18 +100,26 @@ def test_fastmath_guard():
 _THREAD_SCRIPT = r"""
 import hashlib, numpy as np, normtest
 from normtest._kernels import ecf_sums, ecf_sums_rows, ep_closed_form
-rng = np.random.default_rng(7)
-h = hashlib.sha256()
-P = rng.standard_normal((20000, 3))
-for arr in ecf_sums(P, 0.3 * np.arange(1, 20), step=0.3) + ecf_sums(P, np.linspace(0.1, 4, 13)):
-    h.update(arr.tobytes())
-X = rng.standard_normal((40, 3000))
-for arr in ecf_sums_rows(X, 0.3 * np.arange(1, 20), step=0.3):
-    h.update(arr.tobytes())
-h.update(ep_closed_form(rng.standard_normal((2, 3000))).tobytes())
-res = normtest.epps_pulley(rng.standard_t(3, size=(3000, 2)), method=normtest.MonteCarlo(199, rng=3))
-h.update(np.asarray(res.statistic).tobytes()); h.update(np.asarray(res.pvalue).tobytes())
-print(h.hexdigest())
+
+
+def digest():
+    rng = np.random.default_rng(7)
+    h = hashlib.sha256()
+    P = rng.standard_normal((200000, 3))  # block path, parallel build (n m K above the serial limit)
+    for arr in ecf_sums(P, 0.3 * np.arange(1, 20), step=0.3) + ecf_sums(P, np.linspace(0.1, 4, 13)):
+        h.update(arr.tobytes())
+    X = rng.standard_normal((40, 3000))  # column path
+    for arr in ecf_sums_rows(X, 0.3 * np.arange(1, 20), step=0.3):
+        h.update(arr.tobytes())
+    h.update(ep_closed_form(rng.standard_normal((2, 3000))).tobytes())
+    res = normtest.epps_pulley(rng.standard_t(3, size=(3000, 2)), method=normtest.MonteCarlo(199, rng=3))
+    h.update(np.asarray(res.statistic).tobytes())
+    h.update(np.asarray(res.pvalue).tobytes())
+    return h.hexdigest()
+
+
+if __name__ == "__main__":
+    print(digest())
 """
 
 
@@ -125,12 +133,23 @@ def _run(script, **env):
 
 
 def test_bit_identical_across_thread_counts():
-    # fresh compilation in both processes (the default: on-disk cache off). A build loaded from
-    # numba's cache can differ from a fresh build in the last bit of the closed-form kernel.
-    nocache = dict(NORMTEST_NUMBA_CACHE="0")
-    one = _run(_THREAD_SCRIPT, NUMBA_NUM_THREADS="1", **nocache)
-    two = _run(_THREAD_SCRIPT, NUMBA_NUM_THREADS="2", **nocache)
-    assert one == two and len(one) == 64
+    import numba
+
+    namespace = {}
+    exec(compile(_THREAD_SCRIPT, "thread_script", "exec"), namespace)
+    # in this process: the same kernels run on 1 and on all threads
+    saved = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = namespace["digest"]()
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = namespace["digest"]()
+    finally:
+        numba.set_num_threads(saved)
+    assert one == many and len(one) == 64
+    # and a fresh process pinned to NUMBA_NUM_THREADS=1 (fresh compile: on-disk cache off; a build
+    # loaded from numba's cache can differ from a fresh one in the last bit of the closed form)
+    assert _run(_THREAD_SCRIPT, NUMBA_NUM_THREADS="1", NORMTEST_NUMBA_CACHE="0") == many
 
 
 _NOJIT_SCRIPT = r"""

@@ -270,8 +270,8 @@ def test_one_slice_eigenvalues_match_math_md():
     simple = np.sort(sn.limit_eigenvalues(np.ones((1, 1)), rule)[0])[::-1][:8]
     comp = np.sort(sn.limit_eigenvalues(np.ones((1, 1)), rule, composite=True)[0])[::-1][:8]
     # MATH.md §4.1 (d = 1, beta = 1, descending)
-    np.testing.assert_allclose(simple, [.236068, .127399, .034442, .016259, .005025, .002231, .000733, .000315],
-                               atol=6e-7)
+    np.testing.assert_allclose(
+        simple, [.236068, .127399, .034442, .016259, .005025, .002231, .000733, .000315], atol=6e-7)
     np.testing.assert_allclose(comp, [.074275, .044810, .008419, .004587, .001080, .000552, .000146, .000071],
                                atol=6e-7)
     # Henze–Wagner composite limit moments (MATH.md §4.2): mu = 1 - sqrt(3)/2, sigma^2 = 0.015236
