@@ -352,7 +352,12 @@ def plot_null(result, *, ax=None, bins=60, **kwargs):
         kwargs.setdefault("density", True)
         kwargs.setdefault("color", "0.6")
         kwargs.setdefault("label", f"null ({sample.size} simulated)")
-        ax.hist(sample, bins=bins, **kwargs)
+        _, edges, patches = ax.hist(sample, bins=bins, **kwargs)
+        if np.isfinite(stat):  # the bars beyond the observed statistic make up the p-value
+            for patch, left in zip(patches, edges[:-1]):
+                if left >= stat:
+                    patch.set_facecolor("C3")
+                    patch.set_alpha(0.5)
         top = float(np.quantile(sample, 0.999))
         lo = float(sample.min())
     else:
