@@ -61,9 +61,10 @@ def _build_parser():
         p.add_argument("--correction", default="holm", choices=CORRECTIONS, metavar="METHOD",
                        help="multiple-testing correction (a statsmodels multipletests method, or none; "
                             "default holm)")
-        p.add_argument("--multivariate", nargs="?", const="sliced_epps_pulley", default=None,
-                       choices=MULTIVARIATE_TESTS, metavar="TEST",
-                       help="add a joint test of the selected columns (default test: sliced_epps_pulley)")
+        p.add_argument("--multivariate", action="store_true",
+                       help="add a joint test of the selected columns (sliced Epps-Pulley by default)")
+        p.add_argument("--multivariate-test", choices=MULTIVARIATE_TESTS, default=None, metavar="TEST",
+                       help=f"the joint test: {', '.join(MULTIVARIATE_TESTS)} (implies --multivariate)")
         p.add_argument("--simple", action="store_true",
                        help="test the fully specified N(0, 1) instead of "
                             "'normal with unknown mean and variance'")
@@ -88,7 +89,7 @@ def _build_parser():
                           description="Check the US state crime data of statsmodels "
                                       "(51 states, 7 variables).")
     common(demo)
-    demo.set_defaults(seed=0, multivariate="sliced_epps_pulley")
+    demo.set_defaults(seed=0, multivariate=True)
     return parser
 
 
@@ -270,8 +271,8 @@ def table_to_text(table, source, *, n_rows, correction, alpha) -> str:
           else "exactly N(0, 1)")
     adj = "p-values" if correction == "none" else f"{correction}-adjusted p-values"
     lines = [
-        f"normtest {meta.get('version', '')}: {source} ({n_rows} rows)",
-        f"H0: each column is {h0}.",
+        f"{source}, {n_rows} rows",
+        f"H0: each column is {h0} (normtest {meta.get('version', '')}).",
         "",
         _render(shown, numeric={"n", *tests}),
         "",
@@ -317,7 +318,8 @@ def _run(df, source, args) -> int:
     tests = _split(args.test) or list(frame.UNIVARIATE_TESTS)
     kwargs = dict(
         tests=tests, standardize=not args.simple, alpha=args.alpha, correction=args.correction,
-        multivariate=args.multivariate or False, n_resamples=args.n_resamples, rng=args.seed,
+        multivariate=args.multivariate_test or bool(args.multivariate), n_resamples=args.n_resamples,
+        rng=args.seed,
         progress=progress,
     )
     if getattr(args, "columns", None):

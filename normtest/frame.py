@@ -182,10 +182,15 @@ def _run_one(name, data, *, standardize, n_resamples, seed, progress, multivaria
     from .null import MonteCarlo
 
     func = _lookup(name)
-    kwargs = {"standardize": standardize}
+    accepted = _keywords(func)
+    kwargs = {}
+    if "standardize" in accepted:
+        kwargs["standardize"] = standardize
+    elif not standardize:  # e.g. henze_zirkler: composite null only
+        return None, f"failed: {name} has no fully specified null (standardize=False)", RuntimeWarning
     if n_resamples is not None:
         kwargs["method"] = MonteCarlo(n_resamples=n_resamples, rng=seed, progress=progress)
-    if multivariate:
+    if multivariate and "rng" in accepted:
         kwargs["rng"] = seed
     notes, category = [], None
     with warnings.catch_warnings(record=True) as caught:
@@ -204,6 +209,19 @@ def _run_one(name, data, *, standardize, n_resamples, seed, progress, multivaria
         else:
             notes.append(_short(w.message))
     return result, "; ".join(dict.fromkeys(notes)), category
+
+
+def _keywords(func):
+    """Names of the keyword arguments `func` accepts (all of ours when it takes **kwargs)."""
+    import inspect
+
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return {"standardize", "method", "rng"}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return {"standardize", "method", "rng"}
+    return {p.name for p in params}
 
 
 def _scalar(value):

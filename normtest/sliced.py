@@ -42,7 +42,7 @@ __all__ = ["sliced_epps_pulley", "bhep", "henze_zirkler", "SlicedResult"]
 
 _CHUNK_VALUES = 2**21  # projected values per row chunk (8 MB in float32)
 _COND_MAX = 1e12       # largest accepted condition number of the sample covariance
-_MAX_EIGEN_SLICES = 1024  # beyond this many slices the "mean" p-value uses a moment-matched gamma
+_MAX_EIGEN_SLICES = 512  # beyond this many slices the "mean" p-value uses a moment-matched gamma
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -419,7 +419,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         large for a dense eigensolve (M K > 2048) the 256 leading eigenvalues
         of each block come from Lanczos and the rest is a scaled chi-square
         with the exact remaining mean and variance (``method`` then reads
-        ``"asymptotic-lanczos"``); beyond 1024 slices a gamma law with the
+        ``"asymptotic-lanczos"``); beyond 512 slices a gamma law with the
         null mean and variance (``"gamma-moments"``, approximate in the far
         tail). For ``"max"`` a Bonferroni bound
         ``min(1, M p_1(max))`` from the one-slice law (conservative, method

@@ -86,6 +86,10 @@ def test_columns_by_and_simple(tmp_path, capsys):
     assert code in (0, 1), err
     table = pd.read_csv(io.StringIO(out))
     assert list(table["g"]) == ["x", "y"] and list(table["column"]) == ["v", "v"]
+    code, out, err = _call(capsys, "check", str(path), "--multivariate-test", "henze_zirkler",
+                           "--test", "anderson", "--format", "csv")
+    table = pd.read_csv(io.StringIO(out)).set_index("column")
+    assert table.loc["(multivariate)", "test"] == "henze_zirkler" and code in (0, 1), err
 
 
 def test_parquet(tmp_path, capsys, monkeypatch):
@@ -176,3 +180,11 @@ def test_progress_flag_and_fresh_seed(csv_files, capsys, monkeypatch):
                             "--format", "json",
                             "--seed", str(seed))
     assert out2 == out and err == ""
+
+
+def test_csv_on_stdin(capsys, monkeypatch):
+    data = pd.DataFrame({"v": np.random.default_rng(4).normal(size=50)}).to_csv(index=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(data))
+    code, out, err = _call(capsys, "check", "-", "--test", "anderson", "--format", "csv")
+    assert code == 0, err
+    assert pd.read_csv(io.StringIO(out))["n"].tolist() == [50]

@@ -362,3 +362,15 @@ def test_progress_without_tqdm(df, monkeypatch):
     monkeypatch.setitem(sys.modules, "tqdm", None)
     with pytest.raises(ImportError, match=r"normtest\[progress\]"):
         normtest.check(df, tests="anderson", progress=True)
+
+
+def test_multivariate_other_tests(df):
+    sub = df[["normal", "skewed"]]
+    for name in ("henze_zirkler", "bhep"):
+        row = normtest.check(sub, tests="anderson", multivariate=name).loc[frame.MULTIVARIATE_LABEL]
+        direct = getattr(normtest, name)(sub.to_numpy())
+        assert row["test"] == name and row["pvalue"] == pytest.approx(float(direct.pvalue), rel=1e-12)
+    # Henze–Zirkler has no fully specified null: a note, not an exception
+    with pytest.warns(RuntimeWarning, match="failed"):
+        table = normtest.check(sub, tests="anderson", multivariate="henze_zirkler", standardize=False)
+    assert "no fully specified null" in table.loc[frame.MULTIVARIATE_LABEL, "note"]
