@@ -274,7 +274,7 @@ def ecf_sums(x, nodes, directions=None):
 
     Parameters
     ----------
-    x : Tensor, shape (*, N, D)
+    x : Tensor, shape ``(*, N, D)``
         Observations along dimension -2.
     nodes : array-like, shape (K,)
         Nodes ``t_k`` (float64 values; equispaced nodes ``m_k h`` use the power recurrence).
@@ -284,7 +284,7 @@ def ecf_sums(x, nodes, directions=None):
 
     Returns
     -------
-    C, S : Tensor, shape (*, M, K)
+    C, S : Tensor, shape ``(*, M, K)``
         ``sum_j cos(t_k p_jm)`` and ``sum_j sin(t_k p_jm)``, float64 (float32 on MPS).
 
     Examples
@@ -470,7 +470,7 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", dim=None, d
 
     Parameters
     ----------
-    x : Tensor, shape (*, N, D) or (N,)
+    x : Tensor, shape ``(*, N, D)`` or ``(N,)``
         Samples along `dim` (default -2 for 2-d and larger input, -1 for 1-d input):
         one statistic per column and batch element, like LeJEPA's univariate tests.
     standardize : bool, default True
@@ -491,7 +491,7 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", dim=None, d
 
     Returns
     -------
-    statistic : Tensor, shape (*, D) (or 0-d)
+    statistic : Tensor, shape ``(*, D)`` (or 0-d)
         float32, or float64 for float64 input. NaN input propagates.
 
     Examples
@@ -598,7 +598,7 @@ def sliced_epps_pulley(x, n_slices=256, *, directions=None, rng=None, standardiz
 
     Parameters
     ----------
-    x : Tensor, shape (*, N, D)
+    x : Tensor, shape ``(*, N, D)``
         Observations in rows; leading dimensions are independent batch elements
         (one statistic each), as in LeJEPA's ``SlicingUnivariateTest``.
     n_slices : int, default 256
@@ -615,14 +615,14 @@ def sliced_epps_pulley(x, n_slices=256, *, directions=None, rng=None, standardiz
     beta : float, default 1.0
     quadrature : str, QuadratureRule or (nodes, weights), default "auto"
     reduction : {"mean", "sum", "max", "none"}, default "mean"
-        Over slices: "none" returns the per-slice statistics (*, M).
+        Over slices: "none" returns the per-slice statistics ``(*, M)``.
     distributed : bool or None
         Statistic of the global batch across ranks (None: when initialised). Directions
         must then be identical on every rank (pass `directions` or the same seed).
 
     Returns
     -------
-    statistic : Tensor, shape (*) or (*, M)
+    statistic : Tensor, shape ``(*)`` or ``(*, M)``
 
     Examples
     --------
@@ -764,7 +764,7 @@ class SIGReg(nn.Module):
         buffers (they follow ``.to(device)`` and live in ``state_dict``).
     reduction : {"mean", "sum", "none"}, default "mean"
         "mean"/"sum" over slices and leading batch dimensions (a scalar loss); "none"
-        returns the per-slice statistics, shape (*, M).
+        returns the per-slice statistics, shape ``(*, M)``.
     beta : float, default 1.0
         Weight width for Henze-scale rules ("gauss-hermite").
     seed : int, default 0
