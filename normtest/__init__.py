@@ -15,9 +15,9 @@ from ._result import TestResult
 from ._validate import DegenerateDataWarning, SmallSampleWarning
 from .null import MonteCarlo, clear_null_cache
 from .ecdf import ecdf, ECDFResult
-from .edf import anderson, cramervonmises
-from .epps_pulley import epps_pulley
-from .sliced import bhep, henze_zirkler, sliced_epps_pulley
+from .edf import EDFResult, anderson, cramervonmises
+from .epps_pulley import EppsPulleyResult, epps_pulley
+from .sliced import SlicedResult, bhep, henze_zirkler, sliced_epps_pulley
 
 import sys as _sys
 
@@ -43,6 +43,9 @@ __all__ = [
     "__version__",
     "TestResult",
     "ECDFResult",
+    "EDFResult",
+    "EppsPulleyResult",
+    "SlicedResult",
     "MonteCarlo",
     "SmallSampleWarning",
     "DegenerateDataWarning",

@@ -234,8 +234,10 @@ class _HermiteOperator:
         self.gram = gram
         # Hadamard powers are stored for M <= 512 (<= 2 MB each), recomputed per matvec beyond
         self.powers = None
-        if M <= 512:
-            self.powers = [gram ** js[i] for i in self.coupled_idx]
+        self.Gc = self.G[self.coupled_idx]  # (Jc, K)
+        if M <= 512 and self.coupled_idx.size:
+            # (Jc, M, M): one batched product per matvec instead of a Python loop over powers
+            self.powers = np.stack([gram ** js[i] for i in self.coupled_idx])
         rest = ~coupled
         self.diag_block = self.G[rest].T @ self.G[rest]  # (K, K), same for every slice
 
@@ -257,13 +259,14 @@ class _HermiteOperator:
     def matvec(self, v):
         V = np.asarray(v, dtype=np.float64).reshape(self.M, self.K)
         out = V @ self.diag_block
+        if self.coupled_idx.size == 0:
+            return out.reshape(-1)
+        Y = V @ self.Gc.T  # (M, Jc): the coordinate of every slice on every coupled power
         if self.powers is not None:
-            powers = self.powers
+            Z = np.matmul(self.powers, Y.T[:, :, None])[:, :, 0]  # (Jc, M)
         else:
-            powers = self._power_iter()
-        for i, P in zip(self.coupled_idx, powers):
-            g = self.G[i]
-            out += np.outer(P @ (V @ g), g)
+            Z = np.stack([P @ Y[:, c] for c, P in enumerate(self._power_iter())])
+        out += Z.T @ self.Gc
         return out.reshape(-1)
 
 
