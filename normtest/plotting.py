@@ -76,14 +76,14 @@ def plot_ecdf(x, *, standardize=True, confidence_level=0.95, ax=None, **kwargs):
     >>> ax.get_xlabel()
     'standardised value'
     """
-    z = np.sort(_sample(x, standardize))
+    from .ecdf import ecdf
+
     level = check_float(confidence_level, "confidence_level", low=0.0, high=1.0)
+    e = ecdf(_sample(x, standardize))
+    band = e.confidence_band(level, kind="dkw")
     ax = _axes(ax)
-    n = z.size
-    eps = np.sqrt(np.log(2.0 / (1.0 - level)) / (2.0 * n))
-    f = np.arange(1, n + 1) / n
-    lo, hi = np.clip(f - eps, 0, 1), np.clip(f + eps, 0, 1)
-    ax.fill_between(z, lo, hi, step="post", alpha=0.25, color="C0", linewidth=0,
+    z, f, n = e.support, e.probabilities, e.n
+    ax.fill_between(band.support, band.low, band.high, step="post", alpha=0.25, color="C0", linewidth=0,
                     label=f"{level:.0%} DKW band")
     kwargs.setdefault("where", "post")
     kwargs.setdefault("color", "C0")
