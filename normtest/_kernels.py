@@ -50,13 +50,17 @@ import numpy as np
 from numba import njit, prange
 
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+# The same set less re-association and approximate functions: for code whose result
+# depends on evaluation order (Cody-Waite argument reduction in the polynomial sin/cos
+# below), which "reassoc" would be allowed to fold into a single, inaccurate product.
+FASTMATH_STRICT = {"nsz", "arcp", "contract"}
 CACHE = os.environ.get("NORMTEST_NUMBA_CACHE", "0") == "1"
 
 _ROW_BLOCK = 4096  # observations per task when parallelising over rows
 _MIN_COLS_PARALLEL = 8  # from this many columns on, a task is one column
 _REANCHOR = 32  # direct cos/sin every this many recurrence steps
 
-__all__ = ["FASTMATH", "CACHE", "ecf_sums", "ecf_sums_rows", "ep_closed_form", "ep_pair_cross"]
+__all__ = ["FASTMATH", "FASTMATH_STRICT", "CACHE", "ecf_sums", "ecf_sums_rows", "ep_closed_form", "ep_pair_cross"]
 
 
 # ---------------------------------------------------------------------------
@@ -70,6 +74,43 @@ def _load(X, col, i, transposed):
     return np.float64(X[i, col])
 
 
+_SINCOS_MAX = 1.0e5  # |angle| up to which the polynomial sin/cos is used (else libm)
+
+# pi/2 split into three parts of 33, 33 and 53 bits (fdlibm's pio2_1, pio2_2, pio2_3):
+# k * _PIO2_1 and k * _PIO2_2 are exact for |k| < 2**20, so the reduced argument
+# r = a - k pi/2 carries an absolute error ~1e-21 for |a| <= _SINCOS_MAX.
+_PIO2_1 = 1.57079632673412561417e+00
+_PIO2_2 = 6.07710050630396597660e-11
+_PIO2_3 = 2.02226624871116645580e-21
+_TWO_OVER_PI = 6.36619772367581382433e-01
+
+
+@njit(cache=CACHE, fastmath=FASTMATH_STRICT, inline="always")
+def _sincos_poly(a):
+    """(cos a, sin a) without branches or libm calls, vectorisable; |a| <= _SINCOS_MAX.
+
+    Cody-Waite reduction to r in [-pi/4, pi/4] and Taylor polynomials of degree
+    15 (sin) and 16 (cos), whose truncation error there is below 2e-17: about one
+    ulp overall, like libm.
+    """
+    k = np.floor(a * _TWO_OVER_PI + 0.5)
+    r = ((a - k * _PIO2_1) - k * _PIO2_2) - k * _PIO2_3
+    r2 = r * r
+    sp = r + r * r2 * (-1.6666666666666666e-01 + r2 * (8.3333333333333333e-03 + r2 * (
+        -1.9841269841269841e-04 + r2 * (2.7557319223985891e-06 + r2 * (-2.5052108385441719e-08 + r2 * (
+            1.6059043836821615e-10 + r2 * (-7.6471637318198165e-13)))))))
+    cp = 1.0 + r2 * (-0.5 + r2 * (4.1666666666666667e-02 + r2 * (-1.3888888888888889e-03 + r2 * (
+        2.4801587301587302e-05 + r2 * (-2.7557319223985891e-07 + r2 * (2.0876756987868099e-09 + r2 * (
+            -1.1470745597729725e-11 + r2 * 4.7794773323873853e-14)))))))
+    q = np.int64(k) & 3
+    odd = (q & 1) == 1
+    sn = cp if odd else sp
+    cs = sp if odd else cp
+    sign_s = 1.0 - 2.0 * ((q >> 1) & 1)
+    sign_c = 1.0 - 2.0 * (((q + 1) >> 1) & 1)
+    return sign_c * cs, sign_s * sn
+
+
 @njit(cache=CACHE, fastmath=FASTMATH)
 def _accumulate(X, col, lo, hi, transposed, nodes, step, use_step, accC, accS):
     """Add cos/sin(t_k x) for the values X[lo:hi, col] (or X[col, lo:hi]) into accC/accS.
@@ -81,32 +122,40 @@ def _accumulate(X, col, lo, hi, transposed, nodes, step, use_step, accC, accS):
     K = nodes.shape[0]
     i = lo
     if use_step:
-        # four independent recurrences in scalar registers: instruction-level parallelism
+        # four independent recurrences in scalar registers: instruction-level parallelism;
+        # the anchors use the branch-free polynomial sin/cos (both at once, no libm call)
+        # while every angle is within its range, libm otherwise
+        big = _SINCOS_MAX / (K + 1.0)
         while i + 4 <= hi:
             a0 = step * _load(X, col, i, transposed)
             a1 = step * _load(X, col, i + 1, transposed)
             a2 = step * _load(X, col, i + 2, transposed)
             a3 = step * _load(X, col, i + 3, transposed)
-            p0 = np.cos(a0)
-            q0 = np.sin(a0)
-            p1 = np.cos(a1)
-            q1 = np.sin(a1)
-            p2 = np.cos(a2)
-            q2 = np.sin(a2)
-            p3 = np.cos(a3)
-            q3 = np.sin(a3)
+            poly = max(max(abs(a0), abs(a1)), max(abs(a2), abs(a3))) <= big
+            if poly:
+                p0, q0 = _sincos_poly(a0)
+                p1, q1 = _sincos_poly(a1)
+                p2, q2 = _sincos_poly(a2)
+                p3, q3 = _sincos_poly(a3)
+            else:
+                p0, q0 = np.cos(a0), np.sin(a0)
+                p1, q1 = np.cos(a1), np.sin(a1)
+                p2, q2 = np.cos(a2), np.sin(a2)
+                p3, q3 = np.cos(a3), np.sin(a3)
             c0, s0, c1, s1, c2, s2, c3, s3 = p0, q0, p1, q1, p2, q2, p3, q3
             for k0 in range(0, K, _REANCHOR):
                 if k0 > 0:  # re-anchor: direct evaluation at node k0 + 1
                     mlt = k0 + 1.0
-                    c0 = np.cos(mlt * a0)
-                    s0 = np.sin(mlt * a0)
-                    c1 = np.cos(mlt * a1)
-                    s1 = np.sin(mlt * a1)
-                    c2 = np.cos(mlt * a2)
-                    s2 = np.sin(mlt * a2)
-                    c3 = np.cos(mlt * a3)
-                    s3 = np.sin(mlt * a3)
+                    if poly:
+                        c0, s0 = _sincos_poly(mlt * a0)
+                        c1, s1 = _sincos_poly(mlt * a1)
+                        c2, s2 = _sincos_poly(mlt * a2)
+                        c3, s3 = _sincos_poly(mlt * a3)
+                    else:
+                        c0, s0 = np.cos(mlt * a0), np.sin(mlt * a0)
+                        c1, s1 = np.cos(mlt * a1), np.sin(mlt * a1)
+                        c2, s2 = np.cos(mlt * a2), np.sin(mlt * a2)
+                        c3, s3 = np.cos(mlt * a3), np.sin(mlt * a3)
                 accC[k0] += (c0 + c1) + (c2 + c3)
                 accS[k0] += (s0 + s1) + (s2 + s3)
                 for k in range(k0 + 1, min(K, k0 + _REANCHOR)):

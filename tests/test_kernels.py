@@ -84,12 +84,13 @@ def test_closed_form_rows_and_pair_cross(rng):
 
 def test_fastmath_guard():
     assert not {"nnan", "ninf", "fast"} & set(FASTMATH)
+    assert set(_kernels.FASTMATH_STRICT) <= set(FASTMATH) and "reassoc" not in _kernels.FASTMATH_STRICT
     # every kernel in the package uses the one shared flag set (no hard-coded fastmath=)
     for path in (ROOT / "normtest").glob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.keyword) and node.arg == "fastmath":
-                assert isinstance(node.value, ast.Name) and node.value.id in ("FASTMATH", "_FASTMATH"), path
+                assert isinstance(node.value, ast.Name) and node.value.id in ("FASTMATH", "_FASTMATH", "FASTMATH_STRICT"), path
                 if path.name != "_kernels.py":
                     assert "from ._kernels import" in path.read_text(), path
             if isinstance(node, ast.keyword) and node.arg == "cache":
