@@ -165,6 +165,17 @@ def _check_directions(directions, D, n_slices, gen):
     return A / norms, "user"
 
 
+def _null_batch(gen, size, n, d, standardize):
+    """`size` N(0, I_d) samples of n rows, whitened (divisor n, symmetric root) if asked."""
+    Xs = gen.standard_normal((size, n, d))
+    if standardize:
+        Xs = Xs - Xs.mean(axis=1, keepdims=True)
+        cov = np.einsum("bij,bik->bjk", Xs, Xs) / n
+        vals, vecs = np.linalg.eigh(cov)
+        Xs = Xs @ ((vecs / np.sqrt(vals)[:, None, :]) @ np.swapaxes(vecs, 1, 2))
+    return Xs
+
+
 def _row_chunk(n, width):
     return int(max(64, min(n, _CHUNK_VALUES // max(1, width))))
 
@@ -618,12 +629,7 @@ def _all_directions(X, offset, W, beta, method, gen, n, settings, common):
         from ._mv_kernels import allslice_batch
 
         def simulate(size, g, _n=n, _d=D, _b2=beta * beta, _std=standardize):
-            Xs = g.standard_normal((size, _n, _d))
-            if _std:
-                Xs = Xs - Xs.mean(axis=1, keepdims=True)
-                cov = np.einsum("bij,bik->bjk", Xs, Xs) / _n
-                vals, vecs = np.linalg.eigh(cov)
-                Xs = Xs @ ((vecs / np.sqrt(vals)[:, None, :]) @ np.swapaxes(vecs, 1, 2))
+            Xs = _null_batch(g, size, _n, _d, _std)
             return allslice_batch(np.ascontiguousarray(Xs), _b2, 0.5 * _d)
 
         override = gen if method.rng is None else None
@@ -726,12 +732,7 @@ def _bhep_impl(X, beta, standardize, method, nan_policy, test, beta_rule):
         from ._mv_kernels import bhep_batch
 
         def simulate(size, g, _n=n, _d=D, _b2=beta * beta, _std=standardize):
-            Xs = g.standard_normal((size, _n, _d))
-            if _std:
-                Xs = Xs - Xs.mean(axis=1, keepdims=True)
-                cov = np.einsum("bij,bik->bjk", Xs, Xs) / _n
-                vals, vecs = np.linalg.eigh(cov)
-                Xs = Xs @ ((vecs / np.sqrt(vals)[:, None, :]) @ np.swapaxes(vecs, 1, 2))
+            Xs = _null_batch(g, size, _n, _d, _std)
             return bhep_batch(np.ascontiguousarray(Xs), _b2)
 
         null = monte_carlo_null((test, n, D, beta, standardize), simulate, method, values_per_resample=n * D,
