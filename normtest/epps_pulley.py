@@ -64,7 +64,9 @@ def _far_radius(A, beta, allow_far=True):
     m, n = A.shape
     rmax = float(A.max()) if A.size else 0.0
     F = min(n - 1, _FAR_MAX)
-    if not allow_far or F <= 0 or A.size == 0:
+    # below beta * R = 6 the period is set (or nearly) by its floor 10/beta'', so taking
+    # points out saves at most a few nodes: not worth the search (the common, Gaussian case)
+    if not allow_far or F <= 0 or A.size == 0 or rmax * beta <= 6.0:
         return rmax
     if n > F + 1:
         top = -np.partition(-A, F, axis=1)[:, :F + 1]
