@@ -62,7 +62,7 @@ def test_api_page_lists_every_public_name():
     assert not missing, f"add these to docs/api.rst: {missing}"
 
 
-@pytest.mark.parametrize("page", ["getting_started.md", "frame.md"])
+@pytest.mark.parametrize("page", ["getting_started.md", "frame.md", "dask.md"])
 def test_page_examples_run(page, tmp_path, monkeypatch):
     import matplotlib
 
