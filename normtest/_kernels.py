@@ -252,10 +252,10 @@ def _twin(func, suffix):
 # parallel region costs more than the work (and, with GNU OpenMP on a busy machine, can stall
 # for milliseconds: see module notes). Which build runs depends only on the shapes, never on
 # the thread count, so results stay bit-identical across thread counts.
-_ecf_by_column = njit(parallel=True, cache=CACHE, fastmath=FASTMATH)(_ecf_by_column_py)
-_ecf_by_block = njit(parallel=True, cache=CACHE, fastmath=FASTMATH)(_ecf_by_block_py)
-_ecf_by_column_serial = njit(cache=CACHE, fastmath=FASTMATH)(_twin(_ecf_by_column_py, "_serial"))
-_ecf_by_block_serial = njit(cache=CACHE, fastmath=FASTMATH)(_twin(_ecf_by_block_py, "_serial"))
+_ecf_by_column = njit(parallel=True, nogil=True, cache=CACHE, fastmath=FASTMATH)(_ecf_by_column_py)
+_ecf_by_block = njit(parallel=True, nogil=True, cache=CACHE, fastmath=FASTMATH)(_ecf_by_block_py)
+_ecf_by_column_serial = njit(nogil=True, cache=CACHE, fastmath=FASTMATH)(_twin(_ecf_by_column_py, "_serial"))
+_ecf_by_block_serial = njit(nogil=True, cache=CACHE, fastmath=FASTMATH)(_twin(_ecf_by_block_py, "_serial"))
 _SERIAL_WORK = 2_000_000  # n * m * K below which the serial driver is used
 
 

@@ -559,3 +559,36 @@ def test_calibration_none_and_max():
     p_max = np.minimum(1.0, 5 * np.asarray(null1.sf(np.sort(per.max(axis=1))[-120:])))
     # the 120 largest maxima of 600: at most ~10% + noise of the replicates may reach p <= 0.10
     assert (p_max <= 0.10).sum() / 600 <= 0.10 + 3.5 * np.sqrt(0.09 / 600)
+
+
+@pytest.mark.parametrize("standardize", [False, True])
+def test_streamed_chunks_match_one_chunk(standardize, monkeypatch, rng):
+    # several row chunks go through the projection thread + kernel pipeline; the sums
+    # are added in chunk order, so the result equals the one-chunk computation
+    import normtest.sliced as sl
+
+    X = rng.standard_normal((3000, 6)).astype(np.float32)
+    one = normtest.sliced_epps_pulley(X, n_slices=16, rng=5, standardize=standardize, quadrature="lejepa")
+    monkeypatch.setattr(sl, "_CHUNK_VALUES", 64 * 16)  # 64-row chunks: 47 chunks
+    many = normtest.sliced_epps_pulley(X, n_slices=16, rng=5, standardize=standardize, quadrature="lejepa")
+    np.testing.assert_allclose(many.statistic, one.statistic, rtol=1e-9)
+    np.testing.assert_allclose(many.pvalue, one.pvalue, rtol=1e-7)
+
+
+def test_streamed_chunks_propagate_errors(monkeypatch, rng):
+    import normtest.sliced as sl
+
+    monkeypatch.setattr(sl, "_CHUNK_VALUES", 64 * 16)
+    calls = {"n": 0}
+    real = np.matmul
+
+    def failing_matmul(a, b, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise MemoryError("simulated failure in the projection thread")
+        return real(a, b, *args, **kwargs)
+
+    monkeypatch.setattr(sl.np, "matmul", failing_matmul)
+    with pytest.raises(MemoryError, match="simulated"):
+        sl._projected_sums(rng.standard_normal((2000, 4)), rng.standard_normal((4, 16)),
+                           normtest._quadrature.get_rule("lejepa"))
