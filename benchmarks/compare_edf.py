@@ -12,20 +12,10 @@ numba compilation is done beforehand), "warm" repeats a seed whose null is cache
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import warnings
 
 import numpy as np
-
-
-def median_time(func, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from _timing import median_time  # benchmarks/ is on sys.path when a script here runs
 
 
 def fmt(seconds):

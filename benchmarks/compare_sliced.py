@@ -23,17 +23,9 @@ import sys
 import time
 
 import numpy as np
+from _timing import median_time as _median_time  # benchmarks/ is on sys.path when a script here runs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _median_time(fn, repeat):
-    out = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return float(np.median(out))
 
 
 def _data(N, D, M, seed=0):
