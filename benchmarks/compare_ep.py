@@ -32,9 +32,9 @@ def main():
     import scipy.stats as st
 
     import normtest
-    from normtest._ep_null import table_null
-    from normtest._kernels import ep_closed_form
-    from normtest.epps_pulley import _mc_statistic
+    from normtest.ecf.laws import table_null
+    from normtest.ecf._kernels import ep_closed_form
+    from normtest.ecf.univariate import _mc_statistic
 
     rng = np.random.default_rng(2026)
     x6 = rng.standard_normal(10**6)

@@ -72,8 +72,8 @@ def torch_article_style(X, A, k=17):
 
 
 def normtest_statistic(X, A):
-    from normtest._quadrature import lejepa_rule
-    from normtest.sliced import _projected_sums
+    from normtest.ecf.rules import lejepa_rule
+    from normtest.ecf._stream import _projected_sums
 
     rule = lejepa_rule()
     C, S = _projected_sums(X, A, rule)
@@ -136,7 +136,7 @@ def main():
         _child(kind, int(N), int(D), int(M))
         return
     import normtest
-    from normtest.sliced import _LIMIT_CACHE
+    from normtest.ecf.sliced_laws import _LIMIT_CACHE
 
     cases = [(100_000, 512, 256), (100_000, 1024, 1024)]
     if args.quick:

@@ -31,7 +31,7 @@ def _worker(args):
     import numpy as np
 
     import normtest.torch as nt
-    from normtest._quadrature import get_rule
+    from normtest.ecf.rules import get_rule
 
     g = torch.Generator().manual_seed(0)
     x = torch.randn(args.n, args.d, generator=g).requires_grad_(True)

@@ -14,10 +14,11 @@ from ._version import __version__
 from ._result import TestResult
 from ._validate import DegenerateDataWarning, SmallSampleWarning
 from .null import MonteCarlo, clear_null_cache
-from .ecdf import ecdf, ECDFResult
-from .edf import EDFResult, anderson, cramervonmises
-from .epps_pulley import EppsPulleyResult, epps_pulley
-from .sliced import SlicedResult, bhep, henze_zirkler, sliced_epps_pulley
+from .edf.ecdf import ecdf, ECDFResult
+from .edf.statistics import EDFResult, anderson, cramervonmises
+from .ecf.univariate import EppsPulleyResult, epps_pulley
+from .ecf.sliced import SlicedResult, sliced_epps_pulley
+from .multivariate.bhep import bhep, henze_zirkler
 
 import sys as _sys
 

@@ -3,7 +3,7 @@
 Every limit law of an Epps–Pulley, Cramér–von Mises or Anderson–Darling
 statistic is ``Q = sum_k lambda_k Z_k**2 + tail`` with ``Z_k`` iid N(0, 1) and
 ``lambda_k > 0`` (a truncated eigenvalue list plus the exactly known omitted
-trace ``tail``, see MATH.md §4.3). This module evaluates its upper tail
+trace ``tail``, see docs/theory.md §4.3). This module evaluates its upper tail
 
     P(Q > x) = 1/2 + (1/pi) * int_0^inf sin(theta(u)) / (u rho(u)) du,
     theta(u) = 1/2 sum_k arctan(lambda_k u) - (x - tail) u / 2,
@@ -127,7 +127,7 @@ def sum_chi2_sf(x, lambdas, tail: float = 0.0):
         Positive weights (zeros are ignored). Hundreds are fine.
     tail : float, default 0.0
         A constant added to the sum: the omitted trace ``sum_{k>K} lambda_k``
-        of a truncated eigenvalue list (MATH.md §4.3), so the law is evaluated
+        of a truncated eigenvalue list (docs/theory.md §4.3), so the law is evaluated
         at ``x - tail``.
 
     Returns

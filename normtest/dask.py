@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._quadrature import auto_rule
+from .ecf.rules import auto_rule
 from ._validate import check_choice
 
 try:  # imported only when this optional submodule is used
@@ -96,7 +96,7 @@ def _merge_moments(a, b):
 
 def _block_sums(block, shift, scale, nodes, step):
     """(C, S) of the standardised block, NaN rows of a column skipped."""
-    from ._kernels import ecf_sums
+    from .ecf._kernels import ecf_sums
 
     b = np.asarray(block, dtype=np.float64)
     y = (b - shift) / scale
@@ -190,7 +190,7 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     >>> print(abs(res.statistic - ref.statistic) < 1e-9, res.method)
     True table
     """
-    from .epps_pulley import EppsPulleyResult, _epps_pulley_iv, _pvalue
+    from .ecf.univariate import EppsPulleyResult, _epps_pulley_iv, _pvalue
     from .null import MonteCarlo
 
     standardize, beta, kind, rule, method = _epps_pulley_iv(standardize, beta, quadrature, method)
@@ -222,7 +222,7 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     def sums_of(block, pl):
         shift, scale, r, *_ = pl
         safe = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
-        return _block_sums(block, shift, safe, r.nodes, r.step if _equispaced(r) else None)
+        return _block_sums(block, shift, safe, r.nodes, r.lattice_step)
 
     pl = plan(moments)
     total = _tree_sum([sums_of(b, pl) for b in blocks], _add_pairs)
@@ -272,8 +272,3 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
 
     return finish(total, pl)
 
-
-def _equispaced(rule):
-    step = rule.step
-    return step is not None and np.allclose(rule.nodes, step * np.arange(1, rule.nodes.size + 1),
-                                            rtol=1e-12, atol=0)

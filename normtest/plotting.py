@@ -76,7 +76,7 @@ def plot_ecdf(x, *, standardize=True, confidence_level=0.95, ax=None, **kwargs):
     >>> ax.get_xlabel()
     'standardised value'
     """
-    from .ecdf import ecdf
+    from .edf.ecdf import ecdf
 
     level = check_float(confidence_level, "confidence_level", low=0.0, high=1.0)
     e = ecdf(_sample(x, standardize))
@@ -180,7 +180,7 @@ def plot_ecf(x, *, standardize=True, quadrature="lejepa", t_max=None, ax=None, *
     >>> ax.get_xlabel()
     't'
     """
-    from ._quadrature import get_rule
+    from .ecf.rules import get_rule
 
     x = as_float_sample(x, "x").ravel()
     x = x[~np.isnan(x)]

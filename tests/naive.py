@@ -87,7 +87,7 @@ def stephens_pvalue(test, stat, n):
 
 
 def imhof_cdf(x, lambdas, omitted_mass=0.0):
-    """P(Σ λ_k χ²_1 <= x) by Imhof's (1961) integral, with the truncation shift of MATH.md §4.3."""
+    """P(Σ λ_k χ²_1 <= x) by Imhof's (1961) integral, with the truncation shift of docs/theory.md §4.3."""
     lam = np.asarray(lambdas, dtype=float)
     x = x - omitted_mass
 

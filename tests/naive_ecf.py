@@ -19,7 +19,7 @@ def naive_ecf_sums(P, nodes):
 
 
 def naive_ep_statistic(y, beta=1.0):
-    """T_{n,beta} by the three-term closed form of MATH.md §2 with math.fsum (O(n^2) memory)."""
+    """T_{n,beta} by the three-term closed form of docs/theory.md §2 with math.fsum (O(n^2) memory)."""
     y = np.asarray(y, dtype=np.float64)
     n = y.size
     b2 = beta * beta

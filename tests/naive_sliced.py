@@ -29,7 +29,7 @@ def sigreg_article(X, A, k=17):
 
 
 def lejepa_slicing_ep(X, A, n_points=17, t_max=3.0):
-    """Official LeJEPA ``SlicingUnivariateTest(EppsPulley())`` convention, from MATH.md §3.
+    """Official LeJEPA ``SlicingUnivariateTest(EppsPulley())`` convention, from docs/theory.md §3.
 
     Nodes t_k = k h, k = 0..n_points-1, h = t_max/(n_points-1); weights h at both ends and
     2h inside (trapezoid on [0, t_max] doubled by symmetry); integrand
@@ -56,7 +56,7 @@ def lejepa_slicing_ep(X, A, n_points=17, t_max=3.0):
 
 
 def exact_T(p, beta=1.0):
-    """Closed-form T_{n,beta} of a 1-d sample p (MATH.md §2, d = 1), O(n^2)."""
+    """Closed-form T_{n,beta} of a 1-d sample p (docs/theory.md §2, d = 1), O(n^2)."""
     p = np.asarray(p, dtype=np.float64)
     n = p.size
     b2 = beta * beta
@@ -86,7 +86,7 @@ def bhep_naive(X, beta=1.0, standardize=True):
 
 
 def allslice_naive(X, beta=1.0):
-    """All-directions statistic of MATH.md §6.2 with scipy's hyp1f1 and an n x n matrix."""
+    """All-directions statistic of docs/theory.md §6.2 with scipy's hyp1f1 and an n x n matrix."""
     X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
     b2 = beta * beta

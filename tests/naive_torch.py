@@ -1,4 +1,4 @@
-"""Slow, obviously correct references for the torch backend (MATH.md §3, §7).
+"""Slow, obviously correct references for the torch backend (docs/theory.md §3, §7).
 
 Two kinds:
 * NumPy float64 loops straight from the formulas (values);
@@ -51,7 +51,7 @@ def sliced_stats(X, A, nodes, weights, standardize=False):
 
 
 def exact_simple_1d(y, beta=1.0):
-    """Closed-form T_{n,beta} (MATH.md §2), d = 1, O(n^2)."""
+    """Closed-form T_{n,beta} (docs/theory.md §2), d = 1, O(n^2)."""
     y = np.asarray(y, dtype=np.float64)
     n = y.size
     b2 = beta * beta

@@ -5,7 +5,7 @@ import pytest
 
 import normtest
 from normtest import DegenerateDataWarning, MonteCarlo, SmallSampleWarning
-from normtest.sliced import _hz_moments, _simple_bhep_moments
+from normtest.multivariate.bhep import _hz_moments, _simple_bhep_moments
 
 import naive_sliced as naive
 
@@ -57,14 +57,14 @@ def test_matches_pingouin_generated(rng):
 
 
 def test_hz_moments_math_md():
-    # MATH.md §4.2, d = 1, beta = 1: mu = 1 - sqrt(3)/2, sigma^2 = 0.015236
+    # docs/theory.md §4.2, d = 1, beta = 1: mu = 1 - sqrt(3)/2, sigma^2 = 0.015236
     mu, s2 = _hz_moments(1, 1.0)
     np.testing.assert_allclose(mu, 1 - np.sqrt(3) / 2, rtol=1e-14)
     np.testing.assert_allclose(s2, 0.015236, atol=5e-7)
     # composite limit moments equal the trace / 2 x sum of squares of the composite operator
-    from normtest import _sliced_null as sn
-    from normtest.sliced import _null_rule
-    from normtest._quadrature import auto_rule
+    from normtest.ecf import sliced_laws as sn
+    from normtest.ecf.sliced_laws import _null_rule
+    from normtest.ecf.rules import auto_rule
 
     for beta in (0.5, 2.0):
         m = sn.limit_moments(np.ones((1, 1)), _null_rule(auto_rule(1.0, beta), beta), composite=True)
@@ -73,7 +73,7 @@ def test_hz_moments_math_md():
 
 def test_simple_moments_against_simulation():
     n, d, beta = 25, 3, 1.0
-    from normtest._mv_kernels import bhep_batch
+    from normtest.multivariate._kernels import bhep_batch
 
     sims = bhep_batch(np.random.default_rng(3).standard_normal((4000, n, d)), beta * beta)
     mu, var = _simple_bhep_moments(n, d, beta)

@@ -10,7 +10,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import special, stats
 
 import normtest
-from normtest import _edf_dist as dist
+from normtest.edf import laws as dist
 
 _spec = importlib.util.spec_from_file_location("normtest_tests_naive",
                                               pathlib.Path(__file__).with_name("naive.py"))
@@ -163,7 +163,7 @@ LEVELS = [0.10, 0.05, 0.025, 0.01]
 
 
 def test_simple_asymptotic_points():
-    # Upper 10/5/2.5/1% points of the n = ∞ laws (MATH.md §5; Marsaglia & Marsaglia 2004;
+    # Upper 10/5/2.5/1% points of the n = ∞ laws (docs/theory.md §5; Marsaglia & Marsaglia 2004;
     # R: goftest::qAD(c(.9, .95, .975, .99), n = Inf), goftest::qCvM(c(.9, .95, .975, .99), n = Inf))
     ad = dist.ad_null(None, asymptotic=True)
     cvm = dist.cvm_null(None, asymptotic=True)
@@ -181,7 +181,7 @@ def test_composite_asymptotic_points_exact_law():
     assert_allclose(ad.sf([0.631, 0.752, 0.873, 1.035]), LEVELS, rtol=0.01)
     assert_allclose(cvm.sf([0.1035, 0.1260, 0.1486, 0.1788]), LEVELS, rtol=0.01)
     assert_allclose(ad.isf(0.05), 0.752, atol=6e-4)  # ppf (Imhof + root finding) once
-    # Nyström trace = the closed-form limit mean of W², 1/6 − 7/(12π√3) (MATH.md §5)
+    # Nyström trace = the closed-form limit mean of W², 1/6 − 7/(12π√3) (docs/theory.md §5)
     assert_allclose(dist.durbin_eigenvalues("cramervonmises")[1], 1 / 6 - 7 / (12 * np.pi * np.sqrt(3)),
                     rtol=1e-9)
     assert_allclose(cvm.mean, 1 / 6 - 7 / (12 * np.pi * np.sqrt(3)), rtol=1e-9)
@@ -365,7 +365,7 @@ def test_unpacking_and_repr(rng):
 # ---------------------------------------------------------------------------
 
 def test_kernel_helpers_match_scipy():
-    from normtest import _edf_kernels as k
+    from normtest.edf import _kernels as k
 
     p = np.concatenate([np.logspace(-300, -1, 200), np.linspace(0.01, 0.99, 99),
                         1 - np.logspace(-16, -2, 30)])
@@ -378,7 +378,7 @@ def test_kernel_helpers_match_scipy():
 @pytest.mark.parametrize("test", TESTS)
 @pytest.mark.parametrize("standardize", [False, True])
 def test_simulator_matches_naive_on_given_exponentials(test, standardize, rng):
-    from normtest._edf_kernels import simulate_edf
+    from normtest.edf._kernels import simulate_edf
 
     n = 15
     expo = rng.exponential(size=(6, n + 1))

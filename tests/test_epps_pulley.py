@@ -9,11 +9,11 @@ import pytest
 from scipy import special
 
 from normtest import DegenerateDataWarning, MonteCarlo, SmallSampleWarning, epps_pulley
-from normtest._ep_null import (asymptotic_null, exact_eigenvalues, exact_moments, rule_eigenvalues,
+from normtest.ecf.laws import (asymptotic_null, exact_eigenvalues, exact_moments, rule_eigenvalues,
                                rule_moments, table_null)
-from normtest._kernels import ep_closed_form
-from normtest._quadrature import lejepa_rule
-from normtest.epps_pulley import _mc_statistic
+from normtest.ecf._kernels import ep_closed_form
+from normtest.ecf.rules import lejepa_rule
+from normtest.ecf.univariate import _mc_statistic
 
 sys.path.insert(0, os.path.dirname(__file__))
 from naive_ecf import naive_ep_statistic, naive_rule_statistic, standardize  # noqa: E402
@@ -56,7 +56,7 @@ def test_exact_large_n_uses_ecf_route(rng):
 
 
 def test_lejepa_presets_reproduce_lejepa_formula(rng):
-    # LeJEPA official rule, written out from its definition (MATH.md §3), on raw data, times N
+    # LeJEPA official rule, written out from its definition (docs/theory.md §3), on raw data, times N
     x = rng.standard_normal(512)
     t = np.linspace(0, 3, 17)
     h = t[1] - t[0]
@@ -155,7 +155,7 @@ def test_result_record(rng):
 # --------------------------------------------------------------------------- null laws
 
 def test_limit_eigenvalues_and_points():
-    # MATH.md §4.1 lists and §4.3 points (beta = 1)
+    # docs/theory.md §4.1 lists and §4.3 points (beta = 1)
     simple, tail = exact_eigenvalues(1.0, False)
     np.testing.assert_allclose(simple[:8], [.236068, .127399, .034442, .016259, .005025, .002231,
                                             .000733, .000315], atol=1e-6)
@@ -241,7 +241,7 @@ def test_table_towards_limit():
 
 
 def test_henze_sb_approximation_agrees_roughly():
-    # Henze (1990) Johnson S_B approximation (MATH.md §4.2) is good to ~0.01 in p
+    # Henze (1990) Johnson S_B approximation (docs/theory.md §4.2) is good to ~0.01 in p
     n = 50
     null = table_null(n, True)
     for alpha in (0.10, 0.05):
@@ -261,7 +261,7 @@ def test_asymptotic_pvalues_at_moderate_n(setting):
     X = gen.standard_normal((n, B))
     res = epps_pulley(X[:, :3], standardize=std, quadrature=quad, beta=beta)
     assert res.method == "asymptotic"
-    from normtest.epps_pulley import _epps_pulley_iv
+    from normtest.ecf.univariate import _epps_pulley_iv
 
     _, _, kind, rule, _ = _epps_pulley_iv(std, beta, quad, None)
     stats = _mc_statistic(X.T.copy(), std, beta, "auto" if kind != "rule" else "rule", rule)

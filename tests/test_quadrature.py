@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from normtest._kernels import ecf_sums_rows
-from normtest._quadrature import auto_rule, custom_rule, get_rule, lejepa_rule, paper_rule
+from normtest.ecf._kernels import ecf_sums_rows
+from normtest.ecf.rules import auto_rule, custom_rule, get_rule, lejepa_rule, paper_rule
 
 sys.path.insert(0, os.path.dirname(__file__))
 from naive_ecf import naive_ep_statistic, naive_rule_statistic, standardize  # noqa: E402

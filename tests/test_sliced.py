@@ -5,9 +5,9 @@ import pytest
 
 import normtest
 from normtest import MonteCarlo, SmallSampleWarning
-from normtest._quadrature import auto_rule, lejepa_rule, paper_rule
-from normtest import _sliced_null as sn
-from normtest.sliced import _null_rule, _simulate_sliced
+from normtest.ecf.rules import auto_rule, lejepa_rule, paper_rule
+from normtest.ecf import sliced_laws as sn
+from normtest.ecf.sliced_laws import _null_rule, _simulate_sliced
 
 import naive_sliced as naive
 
@@ -102,7 +102,7 @@ def test_float32_close_to_float64(rng):
 
 
 def test_streaming_chunks_agree(rng, monkeypatch):
-    import normtest.sliced as sl
+    import normtest.ecf._stream as sl
 
     X = rng.standard_normal((1000, 5))
     A = unit(rng.standard_normal((5, 7)))
@@ -269,12 +269,12 @@ def test_one_slice_eigenvalues_match_math_md():
     rule = _null_rule(auto_rule(1.0), 1.0)
     simple = np.sort(sn.limit_eigenvalues(np.ones((1, 1)), rule)[0])[::-1][:8]
     comp = np.sort(sn.limit_eigenvalues(np.ones((1, 1)), rule, composite=True)[0])[::-1][:8]
-    # MATH.md §4.1 (d = 1, beta = 1, descending)
+    # docs/theory.md §4.1 (d = 1, beta = 1, descending)
     np.testing.assert_allclose(
         simple, [.236068, .127399, .034442, .016259, .005025, .002231, .000733, .000315], atol=6e-7)
     np.testing.assert_allclose(comp, [.074275, .044810, .008419, .004587, .001080, .000552, .000146, .000071],
                                atol=6e-7)
-    # Henze–Wagner composite limit moments (MATH.md §4.2): mu = 1 - sqrt(3)/2, sigma^2 = 0.015236
+    # Henze–Wagner composite limit moments (docs/theory.md §4.2): mu = 1 - sqrt(3)/2, sigma^2 = 0.015236
     m = sn.limit_moments(np.ones((1, 1)), rule, composite=True)
     np.testing.assert_allclose(m["mean"], 1 - np.sqrt(3) / 2, rtol=1e-12)
     np.testing.assert_allclose(m["var"], 0.015236, atol=5e-7)
@@ -439,7 +439,7 @@ def test_auto_monte_carlo_large_projections(rng):
     A = unit(rng.standard_normal((2, 2)))
     r = normtest.sliced_epps_pulley(X, directions=A, method=MonteCarlo(299, rng=1))
     assert r.pvalue < 0.05
-    from normtest.sliced import _simulate_sliced as sim_fn
+    from normtest.ecf.sliced_laws import _simulate_sliced as sim_fn
 
     seen = []
 
@@ -480,7 +480,7 @@ def test_all_directions_is_the_average_over_directions(rng):
 def test_all_directions_moments_and_pvalue(rng):
     n, d = 30, 4
     mom = sn.allslice_moments(n, d, 1.0)
-    from normtest._mv_kernels import allslice_batch
+    from normtest.multivariate._kernels import allslice_batch
 
     sims = allslice_batch(np.random.default_rng(5).standard_normal((3000, n, d)), 1.0, d / 2)
     assert abs(sims.mean() - mom["mean"]) < 4 * np.sqrt(mom["var"] / sims.size)
@@ -497,7 +497,7 @@ def test_all_directions_moments_and_pvalue(rng):
 
 def test_hyp1f1_kernel_against_scipy():
     from scipy.special import hyp1f1
-    from normtest._mv_kernels import hyp1f1_half_neg_vec
+    from normtest.multivariate._kernels import hyp1f1_half_neg_vec
 
     z = np.concatenate([[0.0], np.geomspace(1e-6, 3000, 300)])
     for d in (2, 3, 4, 9, 64, 300, 1024):
@@ -532,8 +532,8 @@ def test_calibration_all_directions_gamma():
 
     Stated error: within 3.5 binomial sd + 20% of the level (a two-moment law).
     """
-    from normtest._mv_kernels import allslice_batch
-    from normtest.sliced import _gamma_null
+    from normtest.multivariate._kernels import allslice_batch
+    from normtest.ecf.sliced_laws import _gamma_null
 
     n, d = 40, 4
     sims = allslice_batch(np.random.default_rng(8).standard_normal((3000, n, d)), 1.0, d / 2)
@@ -565,7 +565,7 @@ def test_calibration_none_and_max():
 def test_streamed_chunks_match_one_chunk(standardize, monkeypatch, rng):
     # several row chunks go through the projection thread + kernel pipeline; the sums
     # are added in chunk order, so the result equals the one-chunk computation
-    import normtest.sliced as sl
+    import normtest.ecf._stream as sl
 
     X = rng.standard_normal((3000, 6)).astype(np.float32)
     one = normtest.sliced_epps_pulley(X, n_slices=16, rng=5, standardize=standardize, quadrature="lejepa")
@@ -576,7 +576,7 @@ def test_streamed_chunks_match_one_chunk(standardize, monkeypatch, rng):
 
 
 def test_streamed_chunks_propagate_errors(monkeypatch, rng):
-    import normtest.sliced as sl
+    import normtest.ecf._stream as sl
 
     monkeypatch.setattr(sl, "_CHUNK_VALUES", 64 * 16)
     calls = {"n": 0}
@@ -591,4 +591,4 @@ def test_streamed_chunks_propagate_errors(monkeypatch, rng):
     monkeypatch.setattr(sl.np, "matmul", failing_matmul)
     with pytest.raises(MemoryError, match="simulated"):
         sl._projected_sums(rng.standard_normal((2000, 4)), rng.standard_normal((4, 16)),
-                           normtest._quadrature.get_rule("lejepa"))
+                           normtest.ecf.rules.get_rule("lejepa"))

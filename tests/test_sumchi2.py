@@ -28,7 +28,7 @@ def test_tiny_tail_probabilities():
 
 
 def test_anderson_darling_and_cvm_limit_points():
-    # MATH.md §5: exact simple-case upper 10/5/2.5/1% points of A^2 and W^2
+    # docs/theory.md §5: exact simple-case upper 10/5/2.5/1% points of A^2 and W^2
     K = 400
     k = np.arange(1, K + 1)
     lam_ad = 1.0 / (k * (k + 1))

@@ -14,7 +14,8 @@ torch = pytest.importorskip("torch")
 
 import normtest  # noqa: E402
 import normtest.torch as nt  # noqa: E402
-from normtest._quadrature import custom_rule, get_rule  # noqa: E402
+import normtest.torch.functional as ntf  # noqa: E402  (private internals)
+from normtest.ecf.rules import custom_rule, get_rule  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 from naive_torch import (  # noqa: E402
@@ -131,7 +132,7 @@ def test_chunking_does_not_change_values_or_gradients(rng, monkeypatch):
     for q in ["lejepa", "auto", custom_rule([0.4, 1.1, 2.0], [0.3, 0.2, 0.1])]:
         v1 = nt.sliced_epps_pulley(X, directions=A, quadrature=q)
         (g1,) = torch.autograd.grad(v1, X)
-        monkeypatch.setattr(nt, "_CHUNK_ELEMENTS_CPU", 100)  # 20 (lattice) or 106 (direct) rows a chunk
+        monkeypatch.setattr(ntf, "_CHUNK_ELEMENTS_CPU", 100)  # 20 (lattice) or 106 (direct) rows a chunk
         v2 = nt.sliced_epps_pulley(X, directions=A, quadrature=q)
         (g2,) = torch.autograd.grad(v2, X)
         monkeypatch.undo()
@@ -194,7 +195,7 @@ def test_parity_numpy_sliced_same_seed_same_directions(rng):
 @pytest.mark.parametrize("q", ["lejepa", "paper", "custom"])
 def test_gradcheck_sums_all_inputs(rng, q):
     rule = _rule(q)
-    nd = nt._Nodes(rule.nodes)
+    nd = ntf._Nodes(rule.nodes)
     t = torch.tensor(np.array(rule.nodes))
     x = torch.tensor(rng.standard_normal((2, 5, 3)), requires_grad=True)
     A = torch.tensor(rng.standard_normal((3, 2)), requires_grad=True)
@@ -202,7 +203,7 @@ def test_gradcheck_sums_all_inputs(rng, q):
     shift = torch.tensor(rng.standard_normal((1, 1, 2)), requires_grad=True)
 
     def f(x, A, scale, shift):
-        return nt._EcfSums.apply(x, A, scale, shift, nd, t)
+        return ntf._EcfSums.apply(x, A, scale, shift, nd, t)
 
     assert torch.autograd.gradcheck(f, (x, A, scale, shift))
 
@@ -221,7 +222,7 @@ def test_gradcheck_public_functions(rng, standardize):
 def test_inverse_sqrt_backward_with_repeated_eigenvalues():
     # identity covariance: eigh's own backward divides by l_i - l_j = 0; ours must not
     S = torch.eye(4, dtype=torch.float64).requires_grad_(True)
-    R = nt._InvSqrtPSD.apply(S)
+    R = ntf._InvSqrtPSD.apply(S)
     (g,) = torch.autograd.grad((R * torch.arange(16.0, dtype=torch.float64).reshape(4, 4)).sum(), S)
     assert torch.isfinite(g).all()
     # finite differences with a symmetric perturbation
@@ -365,7 +366,7 @@ def test_sigreg_trains_towards_gaussian():
 
 
 def test_sigreg_null_mean():
-    # E Q = sum_k omega_k (1 - exp(-t_k^2)) exactly under H0 (MATH.md §3), any n
+    # E Q = sum_k omega_k (1 - exp(-t_k^2)) exactly under H0 (docs/theory.md §3), any n
     rule = get_rule("lejepa")
     m = nt.SIGReg(n_slices=64, seed=1, reduction="none")
     x = torch.randn(40, 200, 6, generator=torch.Generator().manual_seed(2), dtype=torch.float64)

@@ -8,7 +8,7 @@ class ECFSums:
     param_names = ["n", "m", "equispaced"]
 
     def setup(self, n, m, equispaced):
-        from normtest._kernels import ecf_sums
+        from normtest.ecf._kernels import ecf_sums
 
         self.ecf_sums = ecf_sums
         rng = np.random.default_rng(0)

@@ -95,7 +95,7 @@ class EDFCompile:
         import subprocess
         import sys
 
-        code = ("import time, numpy as np; from normtest._edf_kernels import simulate_edf; "
+        code = ("import time, numpy as np; from normtest.edf._kernels import simulate_edf; "
                 "e = np.ones((2, 5)); t = time.perf_counter(); simulate_edf(e, 'anderson', True); "
                 "print(time.perf_counter() - t)")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -20,8 +20,8 @@ class SlicedStatistic:
     param_names = ["n", "d", "n_slices", "quadrature"]
 
     def setup(self, n, d, n_slices, quadrature):
-        from normtest._quadrature import get_rule
-        from normtest.sliced import _max_row_norm, _projected_sums
+        from normtest.ecf.rules import get_rule
+        from normtest.ecf._stream import _max_row_norm, _projected_sums
 
         self.X = np.random.default_rng(0).standard_normal((n, d), dtype=np.float32)
         self.A = _directions(d, n_slices)
@@ -49,7 +49,7 @@ class SlicedNull:
 
     def setup(self, n_slices, quadrature):
         import normtest
-        from normtest.sliced import _LIMIT_CACHE
+        from normtest.ecf.sliced_laws import _LIMIT_CACHE
 
         self.f = normtest.sliced_epps_pulley
         self.cache = _LIMIT_CACHE
@@ -118,7 +118,7 @@ def track_compile_bhep():
     """Seconds to compile the BHEP row-sum kernel (fresh dispatcher)."""
     import time
 
-    from normtest import _mv_kernels
+    from normtest.multivariate import _kernels as _mv_kernels
 
     kernel = _mv_kernels.bhep_pair_rowsums.py_func
     from numba import njit

@@ -77,17 +77,30 @@ class QuadratureRule:
         return None if self.step is None else 2.0 * np.pi / self.step
 
     @property
+    def lattice_step(self) -> float | None:
+        """``h`` when the nodes are exactly ``h * k`` for ``k = 1..K`` (to 1e-12), else None.
+
+        The ECF kernels then build every node's cos/sin from one angle by the
+        angle-addition recurrence; this property is the one place that decides it.
+        """
+        step = self.step
+        if step is None:
+            return None
+        k = np.arange(1, self.nodes.size + 1)
+        if np.allclose(self.nodes, step * k, rtol=1e-12, atol=0):
+            return float(step)
+        return None
+
+    @property
     def target(self) -> np.ndarray:
         """The N(0, 1) characteristic function at the nodes, exp(-t^2/2)."""
         return np.exp(-0.5 * self.nodes**2)
 
     def statistic(self, C, S, n):
         """Q from sums ``C, S`` (shape ``(..., K)``) and sample size(s) ``n`` (shape ``(...)``)."""
-        C = np.asarray(C, dtype=np.float64)
-        S = np.asarray(S, dtype=np.float64)
-        n = np.asarray(n, dtype=np.float64)
-        dc = C - n[..., None] * self.target
-        return np.sum(self.weights * (dc * dc + S * S), axis=-1) / n
+        from .core import statistic
+
+        return statistic(C, S, n, self.weights, self.target)
 
     def null_mean(self) -> float:
         """Exact finite-n null mean under N(0, 1): sum_k omega_k (1 - exp(-t_k^2))."""
@@ -212,7 +225,7 @@ def auto_rule(spread: float, beta: float = 1.0) -> QuadratureRule:
 
     For data with ``max|x_i| <= spread`` the rule's statistic
     ``Q = (1/n) sum_k omega_k [(C_k - n phi_k)^2 + S_k^2]`` equals the exact
-    ``T_{n,beta}`` (MATH.md §2) to about 1e-10 relative or better.
+    ``T_{n,beta}`` (docs/theory.md §2) to about 1e-10 relative or better.
 
     Parameters
     ----------
@@ -234,7 +247,7 @@ def auto_rule(spread: float, beta: float = 1.0) -> QuadratureRule:
     -----
     By Poisson summation the infinite trapezoid sum with step ``h`` is the
     exact integral with each Gaussian kernel ``G(u)`` replaced by its
-    periodisation ``sum_m G(u - m P)``, ``P = 2 pi / h`` (MATH.md §3). The three
+    periodisation ``sum_m G(u - m P)``, ``P = 2 pi / h`` (docs/theory.md §3). The three
     kernels of the closed form are ``exp(-beta^2 u^2 / 2)`` at pair differences
     (``|u| <= 2 spread``), ``exp(-beta'^2 u^2 / 2)`` with
     ``beta'^2 = beta^2 / (1 + beta^2)`` at the values (``|u| <= spread``) and
@@ -253,7 +266,7 @@ def auto_rule(spread: float, beta: float = 1.0) -> QuadratureRule:
 
     Examples
     --------
-    >>> from normtest._quadrature import auto_rule
+    >>> from normtest.ecf.rules import auto_rule
     >>> rule = auto_rule(5.0)
     >>> print(rule.nodes.size, round(rule.period, 3))
     29 20.0

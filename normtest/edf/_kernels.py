@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import CACHE, FASTMATH
+from .._numba import CACHE, FASTMATH
 
 _SQRT1_2 = 0.7071067811865476
 

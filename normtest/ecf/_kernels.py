@@ -42,19 +42,13 @@ tight loops.
 
 from __future__ import annotations
 
-import os
 import types
 
 import numba  # noqa: F401  (this module is the numba boundary)
 import numpy as np
 from numba import njit, prange
 
-FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
-# The same set less re-association and approximate functions: for code whose result
-# depends on evaluation order (Cody-Waite argument reduction in the polynomial sin/cos
-# below), which "reassoc" would be allowed to fold into a single, inaccurate product.
-FASTMATH_STRICT = {"nsz", "arcp", "contract"}
-CACHE = os.environ.get("NORMTEST_NUMBA_CACHE", "0") == "1"
+from .._numba import CACHE, FASTMATH, FASTMATH_STRICT
 
 _ROW_BLOCK = 4096  # observations per task when parallelising over rows
 _MIN_COLS_PARALLEL = 8  # from this many columns on, a task is one column
@@ -326,7 +320,7 @@ def ecf_sums(P, nodes, step=None, out=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from normtest._kernels import ecf_sums
+    >>> from normtest.ecf._kernels import ecf_sums
     >>> P = np.array([[0.0, 1.0], [1.0, 2.0]])
     >>> C, S = ecf_sums(P, np.array([0.5, 1.0]), step=0.5)
     >>> print(np.round(C, 6))
@@ -357,7 +351,7 @@ def ecf_sums_rows(X, nodes, step=None, out=None):
 # ---------------------------------------------------------------------------
 
 def _ep_closed_rows_py(Y, beta, out):
-    """T_{n,beta} of each row of Y via the centred kernel h (MATH.md §4.1).
+    """T_{n,beta} of each row of Y via the centred kernel h (docs/theory.md §4.1).
 
     T = (1/n) [sum_j h(y_j, y_j) + 2 sum_{j<k} h(y_j, y_k)] with
     h(x, y) = exp(-b2 (x-y)^2 / 2) - a(x) - a(y) + c: each term is O(1), so the
@@ -405,7 +399,7 @@ _ep_closed_rows_serial = njit(cache=CACHE, fastmath=FASTMATH)(_twin(_ep_closed_r
 def ep_closed_form(Y, beta=1.0):
     """Exact Epps–Pulley/BHEP statistic T_{n,beta} of each row of ``Y`` (m, n) in O(n^2).
 
-    The reference implementation (MATH.md §2, centred-kernel form with
+    The reference implementation (docs/theory.md §2, centred-kernel form with
     compensated summation). ``Y`` is the data the statistic sees (already
     standardised for the composite null).
     """

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
-from ._validate import as_float_sample, check_choice, check_float, check_nan_policy
+from .._validate import as_float_sample, check_choice, check_float, check_nan_policy
 
 __all__ = ["ecdf", "ECDFResult", "ECDFBand"]
 

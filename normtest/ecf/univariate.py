@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ._quadrature import QuadratureRule, auto_rule, get_rule
-from ._result import TestResult
-from ._validate import DegenerateDataWarning, check_bool, check_float, vectorize_1d
-from .null import MonteCarlo, check_method, monte_carlo_null
+from .rules import QuadratureRule, auto_rule, get_rule
+from .._result import TestResult
+from .._validate import DegenerateDataWarning, check_bool, check_float, vectorize_1d
+from ..null import MonteCarlo, check_method, monte_carlo_null
 
 __all__ = ["epps_pulley", "EppsPulleyResult"]
 
@@ -133,11 +133,7 @@ def _exact_ecf(Y, beta, allow_far=True):
 def _rule_stat(Y, rule: QuadratureRule):
     from ._kernels import ecf_sums_rows
 
-    step = rule.step
-    if step is not None and not np.allclose(rule.nodes, step * np.arange(1, rule.nodes.size + 1),
-                                            rtol=1e-12, atol=0):
-        step = None
-    C, S = ecf_sums_rows(Y, rule.nodes, step=step)
+    C, S = ecf_sums_rows(Y, rule.nodes, step=rule.lattice_step)
     return rule.statistic(C, S, np.full(Y.shape[0], float(Y.shape[1])))
 
 
@@ -395,7 +391,7 @@ def _quadrature_record(kind, rule, infos, res):
 
 def _pvalue(T, n, standardize, beta, kind, rule, method):
     """p-values of one group of equal n. Returns (p, se, null, method string)."""
-    from ._ep_null import asymptotic_null, table_null
+    from .laws import asymptotic_null, table_null
 
     if isinstance(method, MonteCarlo):
         key = ("epps_pulley", n, standardize, beta, kind if kind != "rule" else

@@ -1,6 +1,6 @@
 """Null laws of the Epps–Pulley statistic: limit eigenvalues, finite-n moments, shipped tables.
 
-Limit law (MATH.md §3, §4). Under H0, ``sqrt(n) (Re psi_n(t) - e^{-t^2/2}, Im psi_n(t))``
+Limit law (docs/theory.md §3, §4). Under H0, ``sqrt(n) (Re psi_n(t) - e^{-t^2/2}, Im psi_n(t))``
 tends to a Gaussian process with cosine and sine parts uncorrelated:
 
     Sigma^C(s, t) = [e^{-(s-t)^2/2} + e^{-(s+t)^2/2}]/2 - e^{-(s^2+t^2)/2}
@@ -19,7 +19,7 @@ statistic's operator is the same with the integral against the N(0, beta^2)
 weight; a folded Gauss–Hermite rule with 160 nodes discretises it (spectral
 convergence; the missing trace, below 1e-12, is added back as ``tail``). The
 trace reproduces ``1 - (1+2 beta^2)^{-1/2}`` (simple) and the Henze–Wagner mean
-(composite), and the eigenvalues the lists of MATH.md §4.1 (tested).
+(composite), and the eigenvalues the lists of docs/theory.md §4.1 (tested).
 
 Finite n. Default settings (beta = 1, exact statistic) ship Monte-Carlo quantile
 tables for both nulls (``data/ep_tables.npz``, built by
@@ -35,7 +35,7 @@ import os
 import numpy as np
 from scipy import special
 
-from .null import NullDistribution
+from ..null import NullDistribution
 
 __all__ = ["covariances", "rule_eigenvalues", "exact_eigenvalues", "asymptotic_null",
            "exact_moments", "rule_moments", "table_null", "TableNull"]
@@ -101,7 +101,7 @@ _ASYM_CACHE: dict = {}
 
 def asymptotic_null(beta: float, standardize: bool, rule=None):
     """The limit law ``sum lambda chi2_1 (+ tail)`` for the exact statistic or a rule."""
-    from ._sumchi2 import SumChi2Null
+    from .._sumchi2 import SumChi2Null
 
     if rule is None:
         key = ("exact", float(beta), bool(standardize))
@@ -126,7 +126,7 @@ def asymptotic_null(beta: float, standardize: bool, rule=None):
 
 
 def exact_moments(n: int, beta: float = 1.0):
-    """Exact finite-n mean and variance of T_{n,beta} under the simple null (MATH.md §4.1)."""
+    """Exact finite-n mean and variance of T_{n,beta} under the simple null (docs/theory.md §4.1)."""
     b2 = beta * beta
     a = 1.0 + 2.0 * b2
     w = (1.0 + b2) * (1.0 + 3.0 * b2)
@@ -161,7 +161,7 @@ def rule_moments(rule, n: int):
 # Shipped finite-n tables (default settings: beta = 1, exact statistic)
 # ---------------------------------------------------------------------------
 
-_TABLE_FILE = os.path.join(os.path.dirname(__file__), "data", "ep_tables.npz")
+_TABLE_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "ep_tables.npz")
 
 
 @functools.lru_cache(maxsize=1)

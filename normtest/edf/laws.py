@@ -27,7 +27,7 @@ import math
 import numpy as np
 from scipy.special import gammaln, kve
 
-from .null import AnalyticNull
+from ..null import AnalyticNull
 
 __all__ = [
     "cvm_cdf",
@@ -386,7 +386,7 @@ _DURBIN_KEEP = 100
 
 @functools.lru_cache(maxsize=2)
 def durbin_eigenvalues(test: str, nodes: int = _DURBIN_NODES):
-    """Eigenvalues (descending) and trace of the composite limit operator (MATH.md §5).
+    """Eigenvalues (descending) and trace of the composite limit operator (docs/theory.md §5).
 
     K(s, t) = min(s, t) − st − g₁(s)g₁(t) − g₂(s)g₂(t)/2, g₁ = φ∘Φ⁻¹, g₂ = Φ⁻¹·φ∘Φ⁻¹ (Durbin 1973),
     weighted by 1/√(s(1−s)t(1−t)) for A²; Nyström on Gauss–Legendre nodes in (0, 1).
@@ -414,10 +414,10 @@ def composite_limit_null(test: str):
     """The n = ∞ law of the composite A² or W²: Σ λ_k χ²₁ over Durbin's eigenvalues (Imhof).
 
     The largest 100 eigenvalues are kept and the rest of the trace is added as a constant
-    (MATH.md §4.3). Reproduces the published asymptotic points (A² 0.631/0.752/0.873/1.035,
+    (docs/theory.md §4.3). Reproduces the published asymptotic points (A² 0.631/0.752/0.873/1.035,
     W² 0.1035/0.1260/0.1486/0.1788 at 10/5/2.5/1%) to all digits given.
     """
-    from ._sumchi2 import SumChi2Null
+    from .._sumchi2 import SumChi2Null
 
     lam, trace = durbin_eigenvalues(test)
     keep = lam[:_DURBIN_KEEP]

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import log_ndtr, ndtr
 
-from ._result import TestResult
-from ._validate import (DegenerateDataWarning, check_axis, check_bool, check_nan_policy, resolve_rng,
+from .._result import TestResult
+from .._validate import (DegenerateDataWarning, check_axis, check_bool, check_nan_policy, resolve_rng,
                         vectorize_1d)
-from .null import MonteCarlo, check_method
+from ..null import MonteCarlo, check_method
 
 __all__ = ["anderson", "cramervonmises", "EDFResult"]
 
@@ -108,7 +108,7 @@ def _statistic_rows(data, test, standardize):
 # ---------------------------------------------------------------------------
 
 def _analytic_null(test, n, standardize, asymptotic):
-    from . import _edf_dist as dist
+    from . import laws as dist
 
     if standardize:
         return dist.composite_limit_null(test) if asymptotic else dist.stephens_null(test, n)
@@ -118,7 +118,7 @@ def _analytic_null(test, n, standardize, asymptotic):
 
 
 def _edf_simulator(test, n, standardize):
-    from ._edf_kernels import simulate_edf
+    from ._kernels import simulate_edf
 
     def simulate(size, gen):
         expo = gen.standard_exponential((size, n + 1))
@@ -128,7 +128,7 @@ def _edf_simulator(test, n, standardize):
 
 
 def _mc_null(test, n, standardize, method: MonteCarlo, gen):
-    from .null import monte_carlo_null
+    from ..null import monte_carlo_null
 
     return monte_carlo_null(
         ("edf", test, int(n), bool(standardize)),

@@ -6,7 +6,7 @@ imports torch. Everything here computes the same numbers as the NumPy functions
 presets, defaults and directions), but as tensors that carry gradients, on any
 device, and — under :mod:`torch.distributed` — for the *global* batch.
 
-Design (see ``docs/training.md`` and MATH.md §7–8)
+Design (see ``docs/training.md`` and docs/theory.md §7–8)
 -------------------------------------------------
 Every statistic is a function of the additive sums ``C_mk = sum_j cos(t_k p_jm)``,
 ``S_mk = sum_j sin(t_k p_jm)`` and ``n`` (``p = x @ A`` the projections). Two
@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._quadrature import QuadratureRule, get_rule
+from ..ecf.rules import QuadratureRule, get_rule
 
 __all__ = ["epps_pulley", "sliced_epps_pulley", "SIGReg", "ecf_sums", "statistic_from_sums",
            "draw_directions"]
@@ -176,7 +176,7 @@ def _chunk_grad(p, nd: _Nodes, t, gC, gS, sel):
 
 
 class _EcfSums(torch.autograd.Function):
-    """Rows -> (C, S) with a streaming, recomputing backward (MATH.md §7, second layer).
+    """Rows -> (C, S) with a streaming, recomputing backward (docs/theory.md §7, second layer).
 
     Inputs: x (B, N, D); A (D, M) or (B, D, M) or None (then M = D, p = x); scale and shift
     broadcastable to (B, 1, M) or None. p = (x @ A) * scale - shift. Outputs C, S: (B, M, K)
@@ -316,7 +316,7 @@ def statistic_from_sums(C, S, n, rule: QuadratureRule):
     Examples
     --------
     >>> import torch
-    >>> from normtest._quadrature import get_rule
+    >>> from normtest.ecf.rules import get_rule
     >>> from normtest.torch import statistic_from_sums
     >>> rule = get_rule("lejepa")
     >>> K = rule.nodes.size
@@ -570,7 +570,7 @@ def draw_directions(n_features, n_slices, rng=None, *, dtype=torch.float32, devi
                         if dtype == torch.float64 else torch.float32)
         g = g / torch.linalg.vector_norm(g, dim=0, keepdim=True)
         return g.to(device=device or rng.device, dtype=dtype)
-    from ._validate import check_rng
+    from .._validate import check_rng
 
     gen = check_rng(rng)
     a = gen.standard_normal((n_features, n_slices))

@@ -1,8 +1,8 @@
 """numba kernels for the multivariate statistics (private; imported lazily).
 
-* BHEP / Henze–Zirkler: the O(n^2) double sum of MATH.md §2, streamed row by
+* BHEP / Henze–Zirkler: the O(n^2) double sum of docs/theory.md §2, streamed row by
   row (no n x n matrix: memory O(n)), pairs ``j < k`` only.
-* The all-directions sliced statistic (MATH.md §6.2): the same double sum with
+* The all-directions sliced statistic (docs/theory.md §6.2): the same double sum with
   the kernel ``1F1(1/2; d/2; -beta^2 |x_j - x_k|^2 / 2)``.
 
 Determinism: every parallel loop writes one output slot per iteration (a row
@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import CACHE as _CACHE, FASTMATH as _FASTMATH
+from .._numba import CACHE as _CACHE, FASTMATH as _FASTMATH
 
 # 40-point Gauss–Legendre rule on [0, 1] (for the 1F1 integral representation)
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(40)

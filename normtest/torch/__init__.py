@@ -1,0 +1,10 @@
+"""Differentiable Epps–Pulley statistics for PyTorch: functions and the SIGReg loss.
+
+Imported only on demand (``import normtest.torch``); ``import normtest`` never imports torch.
+"""
+
+from .functional import (SIGReg, draw_directions, ecf_sums, epps_pulley, sliced_epps_pulley,
+                         statistic_from_sums)
+
+__all__ = ["epps_pulley", "sliced_epps_pulley", "SIGReg", "ecf_sums", "statistic_from_sums",
+           "draw_directions"]
