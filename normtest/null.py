@@ -15,14 +15,12 @@ simulation would have.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-
+from ._cache import BoundedCache, clear_all
+from ._progress import progress_bar
 from ._validate import check_int, check_rng
 
 __all__ = [
@@ -247,15 +245,13 @@ class MonteCarloNull(NullDistribution):
 # Monte-Carlo engine with a cache of simulated nulls
 # ---------------------------------------------------------------------------
 
-_CACHE: "OrderedDict[tuple, tuple]" = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_CACHE_MAX_BYTES = 256 * 2**20
+# (null, generator state after the simulation) per key, bounded by the samples' bytes
+_CACHE = BoundedCache(max_bytes=256 * 2**20, sizeof=lambda entry: entry[0].sample.nbytes)
 
 
 def clear_null_cache() -> None:
-    """Forget every cached Monte-Carlo null distribution."""
-    with _CACHE_LOCK:
-        _CACHE.clear()
+    """Forget every cached null distribution (simulated, limit laws, tables): all of the package's caches."""
+    clear_all()
 
 
 def _state_key(gen: np.random.Generator):
@@ -293,10 +289,7 @@ def monte_carlo_null(key: tuple, simulate: Callable[[int, np.random.Generator], 
     B = method.n_resamples
     batch = method.batch or default_batch(values_per_resample)
     full_key = (key, B, batch, _state_key(gen))
-    with _CACHE_LOCK:
-        hit = _CACHE.get(full_key)
-        if hit is not None:
-            _CACHE.move_to_end(full_key)
+    hit = _CACHE.get(full_key)
     if hit is not None:
         null, end_state = hit
         gen.bit_generator.state = end_state
@@ -304,27 +297,15 @@ def monte_carlo_null(key: tuple, simulate: Callable[[int, np.random.Generator], 
 
     seed = _seed_of(gen) if rng_override is None and not isinstance(method.rng, np.random.Generator) else None
     out = np.empty(B)
-    bar = None
-    if method.progress:
-        from tqdm.auto import tqdm  # optional dependency, imported only when shown
-
-        bar = tqdm(total=B, desc=f"{key[0]} null", unit="resample")
-    done = 0
-    while done < B:
-        size = min(batch, B - done)
-        out[done:done + size] = simulate(size, gen)
-        done += size
-        if bar is not None:
+    with progress_bar(method.progress, total=B, desc=f"{key[0]} null", unit="resample") as bar:
+        done = 0
+        while done < B:
+            size = min(batch, B - done)
+            out[done:done + size] = simulate(size, gen)
+            done += size
             bar.update(size)
-    if bar is not None:
-        bar.close()
     null = MonteCarloNull(out, params=dict(params or {}), seed=seed)
-    with _CACHE_LOCK:
-        _CACHE[full_key] = (null, gen.bit_generator.state)
-        total = sum(v[0].sample.nbytes for v in _CACHE.values())
-        while total > _CACHE_MAX_BYTES and len(_CACHE) > 1:
-            _, (old, _) = _CACHE.popitem(last=False)
-            total -= old.sample.nbytes
+    _CACHE.put(full_key, (null, gen.bit_generator.state))
     return null
 
 
@@ -337,20 +318,3 @@ def _seed_of(gen: np.random.Generator):
     if isinstance(entropy, (int, np.integer)):
         return int(entropy)
     return None
-
-
-@dataclass(frozen=True)
-class PValueResult:
-    pvalue: np.ndarray
-    se: np.ndarray | None
-
-
-def monte_carlo_pvalue(null: MonteCarloNull, statistic) -> PValueResult:
-    p = np.asarray(null.sf(statistic), dtype=float)
-    return PValueResult(p, np.asarray(null.pvalue_se(statistic)))
-
-
-def sf_clip(p):
-    """Clip p-values into [0, 1] (guards series/approximation round-off)."""
-    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
-    return p[()] if p.ndim == 0 else p

@@ -27,6 +27,7 @@ import math
 import numpy as np
 from scipy.special import gammaln, kve
 
+from .._cache import memoize
 from ..null import AnalyticNull
 
 __all__ = [
@@ -155,7 +156,7 @@ _AD_XMIN = 0.02  # P(A² <= 0.02) < 1e-50
 _AD_XMAX = 60.0  # 1 - P(A² <= 60) < 1e-24
 
 
-@functools.lru_cache(maxsize=1)
+@memoize(1)
 def _gl_theta(k: int = 160):
     nodes, weights = np.polynomial.legendre.leggauss(k)
     half = 0.25 * math.pi
@@ -328,7 +329,7 @@ def _bisect_ppf(cdf, q, lo, hi, iters=200):
     return _scalarize(out.reshape(q.shape))
 
 
-@functools.lru_cache(maxsize=256)
+@memoize(256)
 def cvm_null(n, asymptotic: bool = False) -> AnalyticNull:
     """The simple-hypothesis W² law: Csörgő–Faraway at ``n``, or the limit."""
     nn = None if asymptotic else int(n)
@@ -343,7 +344,7 @@ def cvm_null(n, asymptotic: bool = False) -> AnalyticNull:
     )
 
 
-@functools.lru_cache(maxsize=256)
+@memoize(256)
 def ad_null(n, asymptotic: bool = False) -> AnalyticNull:
     """The simple-hypothesis A² law: the limit with Marsaglia's errfix at ``n``, or the limit."""
     nn = None if asymptotic else int(n)
@@ -356,7 +357,7 @@ def ad_null(n, asymptotic: bool = False) -> AnalyticNull:
     )
 
 
-@functools.lru_cache(maxsize=256)
+@memoize(256)
 def stephens_null(test: str, n: int) -> AnalyticNull:
     """Stephens' composite law of A² or W² at sample size ``n`` (as a law of the unmodified statistic)."""
     n = int(n)
@@ -384,7 +385,7 @@ _DURBIN_NODES = 400
 _DURBIN_KEEP = 100
 
 
-@functools.lru_cache(maxsize=2)
+@memoize(2)
 def durbin_eigenvalues(test: str, nodes: int = _DURBIN_NODES):
     """Eigenvalues (descending) and trace of the composite limit operator (docs/theory.md §5).
 
@@ -409,7 +410,7 @@ def durbin_eigenvalues(test: str, nodes: int = _DURBIN_NODES):
     return lam, trace
 
 
-@functools.lru_cache(maxsize=2)
+@memoize(2)
 def composite_limit_null(test: str):
     """The n = ∞ law of the composite A² or W²: Σ λ_k χ²₁ over Durbin's eigenvalues (Imhof).
 
