@@ -123,27 +123,62 @@ class NullDistribution:
         return f"{type(self).__name__}({items})"
 
 
-def _ppf_by_root(cdf, q, lo, hi):
-    """Invert a monotone cdf by bracketing + Brent's method (vectorised over q)."""
+def invert_cdf(cdf, q, lo, hi, *, grow=False, xtol=1e-14, rtol=1e-13):
+    """``inf{x >= lo : cdf(x) >= q}`` of a monotone `cdf`: the one ppf inverter of the package.
+
+    Brent's method on ``cdf(x) - q`` in ``[lo, hi]``, then the upper end of Brent's final
+    bracket when the root it returns falls just short, so ``cdf(ppf(q)) >= q`` always holds
+    (and a jump of the cdf is found at the jump).
+
+    Parameters
+    ----------
+    cdf : callable
+        Monotone non-decreasing function of a float (called one point at a time: laws
+        such as Imhof's cost milliseconds a point, so few calls beat a vectorised bisection).
+    q : array_like
+        Probabilities. 0 gives `lo`, 1 gives +inf, NaN or values outside [0, 1] give NaN.
+    lo, hi : float
+        Lower end of the support and an upper bracket.
+    grow : bool, default False
+        ``False``: `hi` is the end of the support, and ``q > cdf(hi)`` gives +inf.
+        ``True``: `hi` is only a first bracket, doubled away from `lo` (up to 1e12) until
+        ``cdf(hi) >= q``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from normtest.null import invert_cdf
+    >>> print(np.round(invert_cdf(lambda x: 1 - np.exp(-x), [0.0, 0.5, 1.0], 0.0, 1.0, grow=True), 6))
+    [0.       0.693147      inf]
+    """
+    from scipy import optimize
+
     q = np.asarray(q, dtype=float)
     out = np.full(q.shape, np.nan)
-    flat_q = q.reshape(-1)
-    flat_out = out.reshape(-1)
+    flat_q, flat = q.reshape(-1), out.reshape(-1)
+    lo, hi = float(lo), float(hi)
     for i, qi in enumerate(flat_q):
-        if not 0 <= qi <= 1:
+        if not 0.0 <= qi <= 1.0:
             continue
-        if qi == 0:
-            flat_out[i] = lo
+        if qi == 0.0:
+            flat[i] = lo
             continue
-        if qi == 1:
-            flat_out[i] = np.inf
+        if qi == 1.0:
+            flat[i] = np.inf
             continue
-        a, b = lo, hi
-        while float(cdf(b)) < qi and b < 1e8:
-            b *= 2.0
-        from scipy import optimize
-
-        flat_out[i] = optimize.brentq(lambda t: float(cdf(t)) - qi, a, b, xtol=1e-12, rtol=1e-12)
+        b = hi
+        while grow and float(cdf(b)) < qi and b - lo < 1e12:
+            b = lo + 2.0 * (b - lo)
+        if float(cdf(b)) < qi:
+            flat[i] = np.inf
+            continue
+        if float(cdf(lo)) >= qi:
+            flat[i] = lo
+            continue
+        r = optimize.brentq(lambda t: float(cdf(t)) - qi, lo, b, xtol=xtol, rtol=rtol)
+        if float(cdf(r)) < qi:  # the sign change is within xtol + rtol |r| above r
+            r = min(b, r + xtol + rtol * abs(r))
+        flat[i] = r
     return out[()] if out.ndim == 0 else out
 
 
@@ -187,7 +222,7 @@ class AnalyticNull(NullDistribution):
     def ppf(self, q):
         if self._ppf is not None:
             return self._ppf(q)
-        return _ppf_by_root(self.cdf, q, *self.support)
+        return invert_cdf(self.cdf, q, *self.support, grow=True)
 
     def describe(self):
         return {"kind": self.name, **self.params}
