@@ -190,7 +190,7 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     >>> print(abs(res.statistic - ref.statistic) < 1e-9, res.method)
     True table
     """
-    from .ecf.core import EppsPulleyResult, check_args, pvalue
+    from .ecf.inference import EppsPulleyResult, check_args, pvalue
     from .null import MonteCarlo
 
     standardize, beta, kind, rule, method = check_args(standardize, beta, quadrature, method)

@@ -6,8 +6,8 @@ import warnings
 
 import numpy as np
 
-from .core import (EppsPulleyResult, check_args, epps_pulley_result, pvalue, quadrature_record,
-                   rows_statistic, standardize_rows)
+from .core import rows_statistic, standardize_rows
+from .inference import EppsPulleyResult, check_args, epps_pulley_result, pvalue, quadrature_record
 from .rules import auto_rule
 from .._validate import DegenerateDataWarning, vectorize_1d
 
