@@ -18,7 +18,8 @@ from ._validate import as_float_sample, check_float, check_int, check_bool
 __all__ = ["plot_ecdf", "plot_qq", "plot_ecf", "plot_projections", "plot_null", "draw_ecdf"]
 
 
-def _axes(ax):
+def _axes(ax, current=False):
+    """`ax`, else a new figure's Axes (or pyplot's current Axes with `current`)."""
     try:
         import matplotlib  # noqa: F401
     except ImportError as exc:  # pragma: no cover - matplotlib is installed in the test environment
@@ -28,7 +29,7 @@ def _axes(ax):
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots()
+        ax = plt.gca() if current else plt.subplots()[1]
     return ax
 
 
@@ -398,9 +399,7 @@ def _null_range(null):
 
 
 def draw_ecdf(result, *, ax=None, band="dkw", confidence_level=0.95, **kwargs):
-    """Draw an :class:`~normtest.ECDFResult` as a step function, optionally with a band.
-
-    What ``normtest.ecdf(x).plot()`` calls (the result knows nothing of matplotlib).
+    """Draw an :class:`~normtest.ECDFResult` as a step function (``ECDFResult.plot``), with a band.
 
     Parameters
     ----------
@@ -430,14 +429,7 @@ def draw_ecdf(result, *, ax=None, band="dkw", confidence_level=0.95, **kwargs):
     """
     if band is not None:
         band = result.confidence_band(confidence_level, kind=band)
-    if ax is None:
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "ECDFResult.plot needs matplotlib: pip install matplotlib (or normtest[plot])."
-            ) from exc
-        ax = plt.gca()
+    ax = _axes(ax, current=True)
     x = result.support
     if x.size:
         span = x[-1] - x[0]
