@@ -14,7 +14,6 @@ random directions by their exact average over the sphere (a ``1F1`` kernel).
 """
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -302,23 +301,14 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
                         null_moments=mom, quadrature=rule.describe(), **common)
 
 
-def _all_statistic(Y, beta):
-    from ..multivariate._kernels import allslice_pair_rowsums, hyp1f1_half_neg_vec
-
-    n, d = Y.shape
-    b2 = beta * beta
-    pair = float(np.sum(allslice_pair_rowsums(Y, b2, 0.5 * d)))
-    sq = np.einsum("ij,ij->i", Y, Y)
-    single = float(np.sum(hyp1f1_half_neg_vec(b2 / (2.0 * (1.0 + b2)) * sq, 0.5 * d)))
-    return (n + 2.0 * pair) / n - 2.0 / math.sqrt(1.0 + b2) * single + n / math.sqrt(1.0 + 2.0 * b2)
-
-
 def _all_directions(X, offset, W, beta, method, gen, n, settings, common):
     Y = np.ascontiguousarray(X, dtype=np.float64)
     if W is not None:
         Y = (Y - offset) @ W
     D = Y.shape[1]
-    stat = _all_statistic(Y, beta)
+    from ..multivariate._kernels import kernel_statistic
+
+    stat = kernel_statistic(Y, beta, "all")
     standardize = common["standardize"]
     settings["quadrature"] = None
     mom = None
