@@ -21,7 +21,7 @@ import numpy as np
 
 from ._cache import BoundedCache, clear_all
 from ._progress import progress_bar
-from ._validate import check_int, check_rng
+from ._validate import check_bool, check_int, check_rng
 
 __all__ = [
     "MonteCarlo",
@@ -65,8 +65,6 @@ class MonteCarlo:
         if rng is not None and not isinstance(rng, np.random.Generator):
             check_rng(rng)  # validate eagerly
         self.rng = rng
-        from ._validate import check_bool
-
         self.progress = check_bool(progress, "progress")
 
     def settings(self) -> dict:
