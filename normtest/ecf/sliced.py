@@ -238,11 +238,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         if Xc is not None:
             warnings.warn(f"sliced_epps_pulley: a sample of size {Xc.shape[0]} is too small (the test needs "
                           f"n >= {min_n}); the result is NaN.", SmallSampleWarning, stacklevel=2)
-        shape = (M,) if reduction == "none" else ()
-        nanv = np.full(shape, np.nan)[()]
-        return SlicedResult(statistic=nanv, pvalue=nanv, n=0 if Xc is None else Xc.shape[0],
-                            method="none", settings=settings, slice_statistics=np.full(M, np.nan),
-                            **common)
+        return nan_result(0 if Xc is None else Xc.shape[0], M, reduction, settings, common)
     n = Xc.shape[0]
     offset = W = None
     if standardize:
@@ -254,6 +250,29 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     rule = _resolve_rule(quadrature, beta, spread)
     B = A if W is None else W @ A
     C, S = _projected_sums(Xc, B, rule, offset=offset)
+    return result_from_sums(C, S, n, A, rule, spread=spread, beta=beta, reduction=reduction, method=method,
+                            gen=gen, settings=settings, common=common)
+
+
+def nan_result(n, M, reduction, settings, common):
+    """The all-NaN :class:`SlicedResult` of a sample too small (or NaN under "propagate")."""
+    nanv = np.full((M,) if reduction == "none" else (), np.nan)[()]
+    return SlicedResult(statistic=nanv, pvalue=nanv, n=n, method="none", settings=settings,
+                        slice_statistics=np.full(M, np.nan), **common)
+
+
+def result_from_sums(C, S, n, A, rule, *, spread, beta, reduction, method, gen, settings, common):
+    """The :class:`SlicedResult` of the projections' ECF sums (in memory or streamed).
+
+    ``C, S`` of shape (M, K) are the sums of the n (whitened) projections onto the
+    unit directions ``A`` (D, M) under `rule` (``spread`` sized it for "auto");
+    `gen` is the generator left after drawing the directions (Monte Carlo uses it
+    when ``method.rng`` is None); `settings` and `common` as built by
+    :func:`sliced_epps_pulley`. Reduction, null moments, p-value and the record
+    live here once for every engine.
+    """
+    standardize = common["standardize"]
+    M, D = A.shape[1], A.shape[0]
     slice_stats = rule.statistic(C, S, np.full(M, float(n)))
     stat = {"mean": lambda s: s.mean(axis=-1), "max": lambda s: s.max(axis=-1),
             "none": lambda s: s}[reduction](slice_stats)
