@@ -98,6 +98,14 @@ class Accumulator:
         """The pass being accumulated now (1 or 2)."""
         return self._pass + 1
 
+    @property
+    def n_missing(self):
+        """NaN seen in the last pass: per column (values) or, for the sliced test, rows with any NaN."""
+        if self._sums is None:
+            return None
+        val = self._sums["n_nan"].astype(np.int64)
+        return int(val) if val.ndim == 0 else (int(val[0]) if self._one_d else val)
+
     def next_pass(self):
         """Finish pass 1 (merge every worker's state into this one first); start pass 2.
 
