@@ -24,8 +24,8 @@ EDF_NOTE = ("not run on {engine}: needs order statistics (a global sort of the c
 
 def check_table(meta, execute, *, engine, tests, standardize, alpha, correction, by, columns, multivariate,
                 n_resamples, rng, stacklevel=3):
-    """Build the table; ``execute(jobs)`` runs ``[(accumulator, columns), ...]`` over all partitions
-    and returns the jobs with their final (merged) accumulators."""
+    """Build the table; ``execute(jobs, numeric)`` runs ``[(accumulator, None), ...]`` over all
+    partitions of the `numeric` columns and returns the jobs with their merged accumulators."""
     import pandas as pd
 
     from . import frame
@@ -50,13 +50,13 @@ def check_table(meta, execute, *, engine, tests, standardize, alpha, correction,
         return None if n_resamples is None else MonteCarlo(n_resamples=n_resamples, rng=seed)
 
     # one scan per pass for everything: the per-column test (it also counts n and NaN for every row)
-    jobs = [(EppsPulley(standardize=standardize, method=method(), nan_policy="omit"), numeric)]
+    jobs = [(EppsPulley(standardize=standardize, method=method(), nan_policy="omit"), None)]
     if multivariate:
         jobs.append((SlicedEppsPulley(standardize=standardize, method=method(), rng=seed, nan_policy="omit"),
-                     numeric))
+                     None))
     with warnings.catch_warnings():   # the notes and the summary warning below say it per row
         warnings.simplefilter("ignore")
-        done = execute(jobs)
+        done = execute(jobs, numeric)
         results = [acc.result() for acc, _ in done]
     ep = results[0]
     ep_n, ep_nan = np.atleast_1d(ep.n), np.atleast_1d(done[0][0].n_missing)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_sample, check_choice
+from ._validate import as_float_sample, check_bool, check_choice
 from .streaming import EppsPulley, SlicedEppsPulley
 from .streaming import _engine
 
@@ -63,26 +63,51 @@ def _tree_sum(parts, combine, *extra):
 
 
 def _blocks(x):
-    if hasattr(x, "to_delayed") and not isinstance(x, da.Array):  # a dask DataFrame: one per partition
-        return list(x.to_delayed())
     return list(x.to_delayed().ravel())
 
 
-def run_jobs(jobs, blocks):
-    """Lazily run ``[(accumulator, columns), ...]`` over `blocks` (delayed partitions), all passes.
+def _frame_array(ddf, name):
+    """The numeric columns of a dask DataFrame as a float dask array (names, array)."""
+    bad = [c for c, t in ddf.dtypes.items() if getattr(t, "kind", "O") not in "iuf"]
+    if bad:
+        raise TypeError(f"`{name}` must have numeric columns only. Got non-numeric column(s) {bad[:5]!r} "
+                        "instead.")
+    keep32 = all(t == np.float32 for t in ddf.dtypes)
+    arr = ddf.astype(np.float32 if keep32 else np.float64).to_dask_array()
+    return [str(c) for c in ddf.columns], arr.rechunk({1: -1})
 
-    Returns a Delayed that computes to the jobs with their merged accumulators.
+
+def _is_frame(x):
+    return hasattr(x, "to_dask_array") and hasattr(x, "dtypes")
+
+
+def run_jobs(jobs, coll, *, lazy=True):
+    """Run ``[(accumulator, columns), ...]`` over the blocks of the dask array `coll`, all passes.
+
+    ``lazy=True``: one graph for all passes, a Delayed computing to the jobs with
+    their merged accumulators; the scheduler keeps each block between the passes
+    (it is needed twice). ``lazy=False``: one compute per pass, each reading the
+    blocks afresh (nothing is held between passes: for data larger than the
+    cluster's memory); returns the jobs.
     """
-    state = dask.delayed(jobs, traverse=False)
+    state = dask.delayed(jobs, traverse=False) if lazy else jobs
     for p in range(_engine.n_passes(jobs)):
-        parts = [dask.delayed(_engine.fill, pure=True)(state, b, p) for b in blocks]
+        parts = [dask.delayed(_engine.fill, pure=True)(state, b, p) for b in _blocks(coll)]
         merged = _tree_sum(parts, _engine.merge_states, state)
         state = dask.delayed(_engine.advance, pure=True)(state, merged, p)
+        if not lazy:
+            state = dask.compute(state)[0]
     return state
 
 
 def _result_of(done):
     return done[0][0].result()
+
+
+def _finish(jobs, coll, lazy):
+    lazy = check_bool(lazy, "lazy")
+    out = run_jobs(jobs, coll, lazy=lazy)
+    return dask.delayed(_result_of, pure=False)(out) if lazy else _result_of(out)
 
 
 # ---------------------------------------------------------------------------
@@ -142,7 +167,8 @@ def _block_sums(block, shift, scale, nodes):
     return sums
 
 
-def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None, nan_policy="propagate"):
+def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None, nan_policy="propagate",
+                lazy=True):
     """Epps–Pulley test of a dask array, lazily: the numbers of :func:`normtest.epps_pulley`.
 
     Parameters
@@ -157,10 +183,15 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
         form instead).
     nan_policy : {"propagate", "omit"}, default "propagate"
         ``"raise"`` is not offered (it would need an eager pass).
+    lazy : bool, default True
+        ``True``: return a Delayed (one graph for both passes; the scheduler
+        keeps each block between them). ``False``: compute now, one pass at a
+        time, reading the blocks afresh in each (for data larger than the
+        cluster's memory), and return the result.
 
     Returns
     -------
-    dask.delayed.Delayed
+    dask.delayed.Delayed or EppsPulleyResult
         ``.compute()`` gives the :class:`~normtest.ecf.univariate.EppsPulleyResult`.
 
     See Also
@@ -181,12 +212,11 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     nan_policy = check_choice(nan_policy, "nan_policy", ("propagate", "omit"))
     acc = EppsPulley(standardize=standardize, beta=beta, quadrature=quadrature, method=method,
                      nan_policy=nan_policy)
-    xd = _as_dask(x)
-    return dask.delayed(_result_of, pure=False)(run_jobs([(acc, None)], _blocks(xd)))
+    return _finish([(acc, None)], _as_dask(x), lazy)
 
 
 def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardize=False, beta=1.0,
-                       quadrature="auto", reduction="mean", method=None, nan_policy="propagate"):
+                       quadrature="auto", reduction="mean", method=None, nan_policy="propagate", lazy=True):
     """Sliced Epps–Pulley test (SIGReg) of a dask array chunked along rows, lazily.
 
     Parameters
@@ -198,10 +228,15 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         As in :func:`normtest.sliced_epps_pulley` (``directions="all"`` is not
         offered: it is an O(N^2) pair statistic). The directions come from
         `rng`'s seed, so every worker projects onto the same ones.
+    lazy : bool, default True
+        ``True``: return a Delayed (one graph for both passes; the scheduler
+        keeps each block between them). ``False``: compute now, one pass at a
+        time, reading the blocks afresh in each (for data larger than the
+        cluster's memory), and return the result.
 
     Returns
     -------
-    dask.delayed.Delayed
+    dask.delayed.Delayed or SlicedResult
         ``.compute()`` gives the :class:`~normtest.ecf.sliced.SlicedResult`,
         equal to the in-memory one to about 1e-10 relative.
 
@@ -223,14 +258,12 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     acc = SlicedEppsPulley(n_slices=n_slices, directions=directions, rng=rng, standardize=standardize,
                            beta=beta, quadrature=quadrature, reduction=reduction, method=method,
                            nan_policy=nan_policy)
-    if hasattr(X, "to_delayed") and not isinstance(X, da.Array):
-        bad = [c for c, t in X.dtypes.items() if t.kind not in "iuf"]
-        if bad:
-            raise TypeError(f"`X` must have numeric columns only. Got non-numeric column(s) {bad[:5]!r} instead.")
-        blocks = _blocks(X)
+    if _is_frame(X):
+        names, X = _frame_array(X, "X")
+        _engine.name_columns(acc, names)
     else:
-        blocks = _blocks(_as_dask(X, "X", ndim=(2,)))
-    return dask.delayed(_result_of, pure=False)(run_jobs([(acc, None)], blocks))
+        X = _as_dask(X, "X", ndim=(2,))
+    return _finish([(acc, None)], X, lazy)
 
 
 def check(ddf, *, tests=("epps_pulley",), standardize=True, alpha=0.05, correction="holm", columns=None,
@@ -239,7 +272,8 @@ def check(ddf, *, tests=("epps_pulley",), standardize=True, alpha=0.05, correcti
 
     Runs the additive ECF tests: ``epps_pulley`` on every numeric column and,
     with ``multivariate=True``, the sliced Epps–Pulley test of the numeric
-    columns jointly, all in the same two scans of the partitions. The EDF
+    columns jointly, all in the same scans of the partitions (one compute per
+    pass, so nothing is held in memory between the passes). The EDF
     tests (``"anderson"``, ``"cramervonmises"``) need order statistics, a
     global sort of every column; asking for them gives rows with a note that
     says so (no number). NaN are dropped per column (counted in ``n_nan``);
@@ -276,12 +310,11 @@ def check(ddf, *, tests=("epps_pulley",), standardize=True, alpha=0.05, correcti
     """
     from ._distributed import check_table
 
-    if not (hasattr(ddf, "to_delayed") and hasattr(ddf, "_meta") and hasattr(ddf, "columns")):
+    if not (_is_frame(ddf) and hasattr(ddf, "_meta")):
         raise TypeError(f"`ddf` must be a dask DataFrame. Got {type(ddf).__name__} instead.")
-    blocks = _blocks(ddf)
 
-    def execute(jobs):
-        return dask.compute(run_jobs(jobs, blocks))[0]
+    def execute(jobs, numeric):
+        return run_jobs(jobs, _frame_array(ddf[numeric], "ddf")[1], lazy=False)
 
     return check_table(ddf._meta, execute, engine="dask", tests=tests, standardize=standardize, alpha=alpha,
                        correction=correction, by=None, columns=columns, multivariate=multivariate,

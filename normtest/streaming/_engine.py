@@ -50,3 +50,8 @@ def advance(jobs, states, p):
             merged.next_pass()
         out.append((merged, cols))
     return out
+
+
+def name_columns(acc, names):
+    """Record the column names the engine's arrays lost (``result.columns`` of the sliced test)."""
+    acc._columns = list(names)
