@@ -266,7 +266,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     return _finish([(acc, None)], X, lazy)
 
 
-def check(ddf, *, tests=("epps_pulley",), standardize=True, alpha=0.05, correction="holm", columns=None,
+def check(ddf, *, tests=("epps_pulley",), standardize=True, alpha=0.05, correction="holm", by=None, columns=None,
           multivariate=False, n_resamples=None, rng=None):
     """:func:`normtest.check` of a dask DataFrame: the same tidy table, computed out of core.
 
@@ -283,9 +283,11 @@ def check(ddf, *, tests=("epps_pulley",), standardize=True, alpha=0.05, correcti
     ----------
     ddf : dask.dataframe.DataFrame
         The data (e.g. ``dask.dataframe.read_parquet("data/*.parquet")``).
+    by : None
+        Not offered on dask (ValueError otherwise): filter per group.
     tests, standardize, alpha, correction, columns, multivariate, n_resamples, rng
-        As in :func:`normtest.check` (``by`` is not offered; ``multivariate``
-        may be True or ``"sliced_epps_pulley"``).
+        As in :func:`normtest.check` (``multivariate`` may be True or
+        ``"sliced_epps_pulley"``).
 
     Returns
     -------
@@ -317,5 +319,5 @@ def check(ddf, *, tests=("epps_pulley",), standardize=True, alpha=0.05, correcti
         return run_jobs(jobs, _frame_array(ddf[numeric], "ddf")[1], lazy=False)
 
     return check_table(ddf._meta, execute, engine="dask", tests=tests, standardize=standardize, alpha=alpha,
-                       correction=correction, by=None, columns=columns, multivariate=multivariate,
+                       correction=correction, by=by, columns=columns, multivariate=multivariate,
                        n_resamples=n_resamples, rng=rng)
