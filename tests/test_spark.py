@@ -56,7 +56,7 @@ def test_check_and_sliced_match_in_memory(spark, nts):
     np.testing.assert_allclose(ep.pvalue.to_numpy()[:3], ref.pvalue.to_numpy()[:3], rtol=1e-9, atol=1e-14)
     assert ep.n.tolist()[:3] == [6000, 6000, 5998] and ep.n_nan.tolist()[:3] == [0, 0, 2]
     edf = table[table.test == "cramervonmises"]
-    assert edf.statistic.isna().all() and edf.note.str.contains("order statistics").all()
+    assert edf.statistic.isna().all() and edf.note.iloc[:3].str.contains("order statistics").all()
     assert table.attrs["normtest"]["settings"]["engine"] == "spark"
     assert table.loc["s"].note.str.startswith("skipped").all()
     assert list(table.columns) == list(ref.columns)
