@@ -16,7 +16,7 @@ from .._validate import (
     resolve_rng,
 )
 from ..null import check_method
-from ._adapter import sliced_rule
+from ..ecf.rules import auto_rule, check_quadrature
 from ._base import Accumulator, merge_moments
 
 
@@ -82,10 +82,9 @@ class SlicedEppsPulley(Accumulator):
             raise ValueError("`directions` must be None or a (D, M) array for the streaming test: "
                              "directions='all' is a pair-sum statistic, not a sum over rows. "
                              f"Got {directions!r} instead.")
-        if isinstance(quadrature, str):
-            check_choice(quadrature, "quadrature", ("auto", "lejepa", "paper", "gauss-hermite", "exact"))
-        self._auto = isinstance(quadrature, str) and quadrature == "auto"
-        self._rule = sliced_rule(quadrature, self.beta, 1.0 if self._auto else None)
+        kind, self._rule = check_quadrature(quadrature, self.beta, preset_beta=True, exact_error=(
+            "`quadrature='exact'` is not available for the sliced test; use 'auto' (exact to ~1e-10)."))
+        self._auto = kind == "auto"
         gen, seed = resolve_rng(rng)
         self.seed = int(gen.integers(0, 2**63)) if seed is None else seed
         self.directions = None if directions is None else np.array(directions, dtype=np.float64)
@@ -111,7 +110,7 @@ class SlicedEppsPulley(Accumulator):
         return A, source, gen
 
     def _rule_of(self, plan):
-        return sliced_rule("auto", self.beta, float(plan["spread"])) if self._auto else self._rule
+        return auto_rule(float(plan["spread"]), self.beta) if self._auto else self._rule
 
     def _on_width(self, D):
         if self.passes == 1 and self._plan is None:   # one pass: the projections need only D

@@ -8,7 +8,8 @@ import numpy as np
 
 from .._validate import DegenerateDataWarning, SmallSampleWarning, check_nan_policy
 from ..ecf.core import EcfSums
-from ._adapter import ep_result, ep_settings
+from ..null import MonteCarlo
+from ..ecf.inference import check_args, epps_pulley_result, pvalue, quadrature_record
 from ._base import Accumulator, column_moments, merge_moments
 
 
@@ -80,7 +81,7 @@ class EppsPulley(Accumulator):
     _name = "EppsPulley"
 
     def __init__(self, *, standardize=True, beta=1.0, quadrature="auto", method=None, nan_policy="propagate"):
-        self.standardize, self.beta, self._kind, self._rule, self.method = ep_settings(
+        self.standardize, self.beta, self._kind, self._rule, self.method = check_args(
             standardize, beta, quadrature, method)
         self.quadrature = quadrature
         self.nan_policy = check_nan_policy(nan_policy)
@@ -186,15 +187,24 @@ class EppsPulley(Accumulator):
             warnings.warn("epps_pulley: a sample has zero variance; its statistic and p-value are NaN.",
                           DegenerateDataWarning, stacklevel=2)
         n_report = (cnt if self.nan_policy == "omit" else cnt + n_nan).astype(np.int64)
-        groups = {}
-        for j in np.nonzero(ok)[0]:
-            groups.setdefault(int(cnt[j]), []).append(int(j))
-        quad = rule.describe()
-        if self._kind != "rule":
-            quad = {"rule": self._kind, "algorithm": "streamed ECF sums, auto rule over the data's range",
-                    **{k: v for k, v in quad.items() if k != "rule"}}
-        if quad.get("step"):
-            quad["period"] = 2.0 * np.pi / quad["step"]
-        return ep_result(T, n_report, one_d=self._one_d, standardize=self.standardize, beta=self.beta,
-                         kind=self._kind, rule=self._rule, method=self.method, nan_policy=self.nan_policy,
-                         quadrature=quad, groups={k: np.asarray(v) for k, v in groups.items()})
+        p = np.full(m, np.nan)
+        se = np.full(m, np.nan) if isinstance(self.method, MonteCarlo) else None
+        groups = []
+        for size in sorted({int(c) for c in cnt[ok]}):
+            cols = np.nonzero(ok & (cnt == size))[0]
+            g = pvalue(T[cols], size, standardize=self.standardize, beta=self.beta, kind=self._kind,
+                       rule=self._rule, method=self.method)
+            p[cols] = g.pvalue
+            if se is not None and g.se is not None:
+                se[cols] = g.se
+            groups.append(g)
+        info = dict(rule.describe(), algorithm="streamed ECF sums, auto rule over the data's range")
+        quad = quadrature_record(self._kind, rule, [info])
+
+        def out(a):
+            return a[0] if self._one_d else a
+
+        return epps_pulley_result(out(T), out(p), int(n_report[0]) if self._one_d else n_report, groups,
+                                  standardize=self.standardize, beta=self.beta, method=self.method,
+                                  quadrature=quad, pvalue_se=None if se is None else out(se), axis=0,
+                                  nan_policy=self.nan_policy)
