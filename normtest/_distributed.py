@@ -147,3 +147,32 @@ def _record(row, res, engine):
     return {"test": row["test"], "statistic": row["statistic"], "pvalue": row["pvalue"], "n": row["n"],
             "method": row["method"], "standardize": res.standardize, "settings": dict(res.settings),
             "quadrature": res.quadrature.get("rule"), "engine": engine}
+
+
+def open_files(pattern, engine, scheduler=None):
+    """A dask or Spark DataFrame of the CSV/Parquet files matching `pattern` (the CLI's ``--engine``).
+
+    `scheduler`: a dask scheduler address (a ``dask.distributed.Client`` is
+    connected and stays the default) or a Spark master URL; None runs on this
+    machine (dask's threads, Spark ``local[*]``).
+    """
+    import glob
+
+    if not glob.glob(pattern) and "://" not in pattern:
+        raise ValueError(f"cannot read {pattern!r}: no file matches")
+    parquet = pattern.lower().rstrip("/*").endswith((".parquet", ".pq")) or pattern.lower().endswith(
+        (".parquet", ".pq"))
+    if engine == "dask":
+        import dask.dataframe as dd
+
+        if scheduler:
+            from dask.distributed import Client
+
+            Client(scheduler, set_as_default=True)
+        return dd.read_parquet(pattern) if parquet else dd.read_csv(pattern, sep="\t" if ".tsv" in pattern else ",")
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.master(scheduler or "local[*]").appName("normtest").getOrCreate()
+    if parquet:
+        return spark.read.option("mergeSchema", "true").parquet(pattern)
+    return spark.read.csv(pattern, header=True, inferSchema=True, sep="\t" if ".tsv" in pattern else ",")

@@ -198,3 +198,23 @@ def test_local_cluster_bit_identical_and_survives_a_dying_worker(cluster_client,
 
     assert os.path.exists(marker)
     assert res.statistic == local.statistic
+
+
+def test_cli_engine_dask(tmp_path, capsys, rng):
+    from normtest.__main__ import main
+
+    for i in range(3):
+        pd.DataFrame({"a": rng.normal(size=300), "b": rng.exponential(size=300)}).to_parquet(
+            tmp_path / f"part{i}.parquet")
+    both = pd.concat([pd.read_parquet(tmp_path / f"part{i}.parquet") for i in range(3)], ignore_index=True)
+    code = main(["check", str(tmp_path / "*.parquet"), "--engine", "dask", "--test", "epps_pulley",
+                 "--format", "csv"])
+    out = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    assert code == 1
+    ref = normtest.check(both, tests=["epps_pulley"])
+    np.testing.assert_allclose(out.statistic.to_numpy(), ref.statistic.to_numpy(), rtol=1e-9)
+    main(["check", str(tmp_path / "*.parquet"), "--engine", "dask"])
+    text = capsys.readouterr().out
+    assert "order statistics" in text and "900" in text
+    assert main(["check", str(tmp_path / "nothing*.parquet"), "--engine", "dask"]) == 2
+    assert "no file matches" in capsys.readouterr().err

@@ -17,8 +17,12 @@ pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully suppo
 
 @pytest.fixture(scope="module")
 def spark():
+    import shutil
+
     from pyspark.sql import SparkSession
 
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("Spark needs a Java runtime (java on PATH or JAVA_HOME)")
     # local[2, 3]: two cores, a failed task is retried (up to 3 attempts)
     session = (SparkSession.builder.master("local[2, 3]").appName("normtest-tests")
                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
@@ -127,3 +131,19 @@ def test_a_dying_worker_is_retried(spark, nts, tmp_path):
     res = nts.sliced_epps_pulley(flaky, n_slices=8, rng=1)
     assert os.path.exists(marker)
     assert res.statistic == clean.statistic
+
+
+def test_cli_engine_spark(spark, tmp_path, capsys):
+    from normtest.__main__ import main
+
+    gen = np.random.default_rng(2)
+    for i in range(2):
+        pd.DataFrame({"a": gen.normal(size=400), "b": gen.exponential(size=400)}).to_parquet(
+            tmp_path / f"part{i}.parquet")
+    both = pd.concat([pd.read_parquet(tmp_path / f"part{i}.parquet") for i in range(2)], ignore_index=True)
+    code = main(["check", str(tmp_path / "*.parquet"), "--engine", "spark", "--test", "epps_pulley",
+                 "--format", "csv"])
+    out = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    assert code == 1   # the exponential column is rejected
+    ref = normtest.check(both, tests=["epps_pulley"])
+    np.testing.assert_allclose(out.statistic.to_numpy(), ref.statistic.to_numpy(), rtol=1e-9)
