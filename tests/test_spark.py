@@ -51,7 +51,7 @@ def test_check_and_sliced_match_in_memory(spark, nts):
     df = pd.DataFrame({"a": gen.normal(size=6000), "b": gen.exponential(size=6000),
                        "c": gen.normal(2.0, 3.0, size=6000), "s": ["u", "v"] * 3000})
     df.loc[[3, 999], "c"] = np.nan
-    sdf = spark.createDataFrame(df).repartition(3)
+    sdf = spark.createDataFrame(df).repartition(3).cache()   # one shuffle, not one per pass
     # (the joint row of check is the same code as on dask, tested there; here n_slices=16 below)
     table = nts.check(sdf, tests=["epps_pulley", "cramervonmises"])
     ref = normtest.check(df, tests=["epps_pulley"])
@@ -124,7 +124,7 @@ def _flaky(marker):
 def test_a_dying_worker_is_retried(spark, nts, tmp_path):
     gen = np.random.default_rng(9)
     df = pd.DataFrame({"a": gen.normal(size=3000), "b": gen.normal(size=3000)})
-    sdf = spark.createDataFrame(df).repartition(3)
+    sdf = spark.createDataFrame(df).repartition(3).cache()   # one shuffle, not one per pass
     clean = nts.sliced_epps_pulley(sdf, n_slices=8, rng=1)
     marker = str(tmp_path / "died")
     flaky = sdf.mapInArrow(_flaky(marker), sdf.schema)
