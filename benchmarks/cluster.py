@@ -170,9 +170,9 @@ def main(argv=None):
     p1 = os.path.join(args.dir, f"ep1d-{n1}")
     p2 = os.path.join(args.dir, f"sliced-{n2}")
     if "1d" in cases:
-        write_parquet(p1, n1, 4, rows_per_file=max(1, min(n1, 10_000_000)), seed=1)
+        write_parquet(p1, n1, 4, rows_per_file=max(1, min(n1, 2_500_000)), seed=1)
     if "sliced" in cases or "merging" in cases:
-        write_parquet(p2, n2, 128, rows_per_file=max(1, min(n2, 500_000)), seed=2)
+        write_parquet(p2, n2, 128, rows_per_file=max(1, min(n2, 100_000)), seed=2)
     if "1d" in cases or "sliced" in cases or "merging" in cases:
         from dask.distributed import Client, LocalCluster
 

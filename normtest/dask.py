@@ -72,8 +72,8 @@ def _frame_array(ddf, name):
     if bad:
         raise TypeError(f"`{name}` must have numeric columns only. Got non-numeric column(s) {bad[:5]!r} "
                         "instead.")
-    keep32 = all(t == np.float32 for t in ddf.dtypes)
-    arr = ddf.astype(np.float32 if keep32 else np.float64).to_dask_array()
+    plain = all(isinstance(t, np.dtype) for t in ddf.dtypes)   # nullable dtypes: NA becomes NaN
+    arr = (ddf if plain else ddf.astype(np.float64)).to_dask_array()
     return [str(c) for c in ddf.columns], arr.rechunk({1: -1})
 
 

@@ -246,3 +246,15 @@ def test_torch_embeddings_over_batches(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _close(accumulate(EppsPulley(), loader).statistic, normtest.epps_pulley(Z).statistic)
+
+
+def test_large_batches_are_processed_in_slices(rng, monkeypatch):
+    import normtest.streaming._base as base
+
+    X = rng.standard_normal((900, 3))
+    whole = accumulate(SlicedEppsPulley(n_slices=5, rng=0), [X])
+    monkeypatch.setattr(base, "_SLICE_VALUES", 200)   # every update now loops over 66-row slices
+    sliced = accumulate(SlicedEppsPulley(n_slices=5, rng=0), [X])
+    _close(sliced.statistic, whole.statistic, rtol=1e-12)
+    _close(accumulate(EppsPulley(), [X]).statistic, normtest.epps_pulley(X).statistic)
+    _close(accumulate(EppsPulley(), [X[:, 0]]).statistic, normtest.epps_pulley(X[:, 0]).statistic)

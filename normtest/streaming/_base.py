@@ -18,6 +18,8 @@ import numpy as np
 
 from .._validate import as_float_sample
 
+_SLICE_VALUES = 2**21   # values per slice of a large batch (16 MB in float64)
+
 # ---------------------------------------------------------------------------
 # moments of columns (count, mean, M2, min, max), merged stably (Chan et al.)
 # ---------------------------------------------------------------------------
@@ -25,6 +27,12 @@ from .._validate import as_float_sample
 
 def column_moments(x, mask):
     """Per column of ``x`` (b, m): count, mean, M2, min, max of the entries where ``mask`` is False."""
+    if not mask.any():   # the common case: no temporaries beyond the deviations
+        cnt = np.full(x.shape[1], float(x.shape[0]))
+        mean = x.mean(axis=0) if x.shape[0] else np.zeros(x.shape[1])
+        dev = x - mean
+        return {"cnt": cnt, "mean": mean, "m2": np.einsum("ij,ij->j", dev, dev),
+                "lo": x.min(axis=0, initial=np.inf), "hi": x.max(axis=0, initial=-np.inf)}
     ok = ~mask
     cnt = ok.sum(axis=0).astype(np.float64)
     safe = np.maximum(cnt, 1.0)
@@ -129,7 +137,28 @@ class Accumulator:
         return new
 
     def update(self, batch):
-        """Add a batch of rows (array-like, pandas, torch or pyarrow data)."""
+        """Add a batch of rows (array-like, pandas, torch or pyarrow data).
+
+        A large batch is processed in row slices of about ``2**21`` values, so the
+        working memory stays bounded (a few times 16 MB) whatever the batch size.
+        """
+        if hasattr(batch, "to_pandas") and type(batch).__module__.startswith("pyarrow"):
+            batch = batch.to_pandas()
+        shape = getattr(batch, "shape", None)
+        if shape is not None and len(shape) == 2 and shape[0] * shape[1] > _SLICE_VALUES:
+            step = max(1, _SLICE_VALUES // max(1, shape[1]))
+            rows = batch.iloc if type(batch).__module__.startswith("pandas") else batch
+            for lo in range(0, shape[0], step):
+                self._update_slice(rows[lo:lo + step])
+            return
+        if shape is not None and len(shape) == 1 and shape[0] > _SLICE_VALUES:
+            rows = batch.iloc if type(batch).__module__.startswith("pandas") else batch
+            for lo in range(0, shape[0], _SLICE_VALUES):
+                self._update_slice(rows[lo:lo + _SLICE_VALUES])
+            return
+        self._update_slice(batch)
+
+    def _update_slice(self, batch):
         x = self._coerce(batch)
         mask = np.isnan(x)
         if mask.any() and self.nan_policy == "raise":
@@ -238,8 +267,6 @@ class Accumulator:
 
     def _coerce(self, batch):
         columns = None
-        if hasattr(batch, "to_pandas") and type(batch).__module__.startswith("pyarrow"):
-            batch = batch.to_pandas()
         if type(batch).__module__.startswith("pandas") and hasattr(batch, "columns"):
             bad = [c for c in batch.columns if batch[c].dtype.kind not in "iuf"]
             if bad:
