@@ -39,7 +39,7 @@ __all__ = ["check", "ecf_sums", "epps_pulley", "sliced_epps_pulley"]
 
 def _as_dask(x, name="x", ndim=(1, 2)):
     if not isinstance(x, da.Array):
-        x = da.from_array(as_float_sample(x, name, dtype=None))
+        x = da.from_array(as_float_sample(x, name))
     if x.dtype.kind not in "fiu":
         raise TypeError(f"`{name}` must hold real numbers. Got a dask array of dtype {x.dtype} instead.")
     if x.ndim not in ndim:

@@ -55,7 +55,7 @@ def _numeric_columns(sdf, columns, name):
     return cols, fields
 
 
-def _partition_states(jobs, p, float32):
+def _partition_states(jobs, p):
     """The function mapInArrow runs on every partition: one state per job."""
 
     def run(batches):
@@ -67,9 +67,8 @@ def _partition_states(jobs, p, float32):
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            cols = [np.asarray(c.to_numpy(zero_copy_only=False), dtype=np.float32 if float32 else np.float64)
-                    for c in batch.columns]
-            block = np.column_stack(cols)
+            block = np.column_stack([np.asarray(c.to_numpy(zero_copy_only=False), dtype=np.float64)
+                                     for c in batch.columns])
             for w in workers:
                 if w is not None:
                     w.update(block)
@@ -87,12 +86,9 @@ def run_jobs(jobs, sdf, columns):
     States are merged on the driver in partition order. Returns the jobs with
     their merged accumulators.
     """
-    fields = {f.name: type(f.dataType).__name__ for f in sdf.schema.fields}
-    float32 = all(fields[c] == "FloatType" for c in columns)
-    target = "float" if float32 else "double"
-    data = sdf.select(*[F.col(c).cast(target).alias(f"c{i}") for i, c in enumerate(columns)])
+    data = sdf.select(*[F.col(c).cast("double").alias(f"c{i}") for i, c in enumerate(columns)])
     for p in range(_engine.n_passes(jobs)):
-        rows = data.mapInArrow(_partition_states(jobs, p, float32), "job int, pid long, state binary").collect()
+        rows = data.mapInArrow(_partition_states(jobs, p), "job int, pid long, state binary").collect()
         merged = [None] * len(jobs)
         for r in sorted(rows, key=lambda r: (r.job, r.pid)):
             if r.state is not None:

@@ -84,7 +84,6 @@ class Accumulator:
     """
 
     _name = "accumulator"
-    _float_dtype = np.float64   # None: float32 batches stay float32
 
     def _init_state(self):
         self._pass = 0
@@ -273,11 +272,8 @@ class Accumulator:
                 raise TypeError(f"`batch` must have numeric columns only. Got non-numeric column(s) "
                                 f"{bad[:5]!r} instead.")
             columns = [str(c) for c in batch.columns]
-            single = all(batch[c].dtype == np.float32 for c in batch.columns) and self._float_dtype is None
-            batch = batch.to_numpy(dtype=np.float32 if single else np.float64, na_value=np.nan)
-        x = as_float_sample(batch, "batch", dtype=self._float_dtype)
-        if x.dtype not in (np.float32, np.float64):
-            x = x.astype(np.float64)
+            batch = batch.to_numpy(dtype=np.float64, na_value=np.nan)
+        x = as_float_sample(batch, "batch")
         if x.ndim > 2:
             raise ValueError(f"`batch` must be 1-d (rows,) or 2-d (rows, columns). Got shape {x.shape} instead.")
         one_d = x.ndim == 1

@@ -50,6 +50,11 @@ class SlicedEppsPulley(Accumulator):
     exceed the in-memory function's exact maximum: more nodes, the same
     statistic to about 1e-10.
 
+    Batches are projected in float64 whatever their dtype, so the result does
+    not depend on how the rows are cut (to about 1e-13). The in-memory function
+    keeps float32 input in float32 for the projection, whose rounding depends
+    on the BLAS blocking; for float32 data the two agree to about 1e-7.
+
     Examples
     --------
     Accumulate a validation set's embeddings batch by batch (here NumPy; torch
@@ -68,7 +73,6 @@ class SlicedEppsPulley(Accumulator):
     """
 
     _name = "SlicedEppsPulley"
-    _float_dtype = None   # float32 batches stay float32 in the projection, as in memory
 
     def __init__(self, *, n_slices=256, directions=None, rng=None, standardize=False, beta=1.0,
                  quadrature="auto", reduction="mean", method=None, nan_policy="propagate"):
