@@ -24,7 +24,7 @@ import numpy as np
 
 from ._validate import as_float_sample, check_bool, check_choice
 from .streaming import EppsPulley, SlicedEppsPulley
-from .streaming import _engine
+from .streaming import engine as _engine
 
 try:  # imported only when this optional submodule is used
     import dask

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .streaming import EppsPulley, SlicedEppsPulley
-from .streaming import _engine
+from .streaming import engine as _engine
 
 try:  # imported only when this optional submodule is used
     import pyspark  # noqa: F401
@@ -63,7 +63,7 @@ def _partition_states(jobs, p):
         from pyspark import TaskContext
 
         pid = TaskContext.get().partitionId()
-        workers = [acc.spawn() if _engine._active(acc, p) else None for acc, _ in jobs]
+        workers = [acc.spawn() if _engine.active(acc, p) else None for acc, _ in jobs]
         for batch in batches:
             if batch.num_rows == 0:
                 continue
@@ -95,9 +95,9 @@ def run_jobs(jobs, sdf, columns):
                 one = [None] * len(jobs)
                 one[r.job] = bytes(r.state)
                 merged = _engine.merge_states(jobs, merged, one)
-        if any(_engine._active(acc, p) and m is None for (acc, _), m in zip(jobs, merged)):
+        if any(_engine.active(acc, p) and m is None for (acc, _), m in zip(jobs, merged)):
             # no partition at all (an empty frame): an empty state, the result says "too small"
-            merged = [m if m is not None or not _engine._active(acc, p) else _empty_state(acc, len(columns))
+            merged = [m if m is not None or not _engine.active(acc, p) else _empty_state(acc, len(columns))
                       for (acc, _), m in zip(jobs, merged)]
         jobs = _engine.advance(jobs, merged, p)
     return jobs

@@ -15,7 +15,7 @@ def n_passes(jobs) -> int:
     return max(acc.passes for acc, _ in jobs)
 
 
-def _active(acc, p):
+def active(acc, p):
     return acc._pass == p and p < acc.passes
 
 
@@ -23,7 +23,7 @@ def fill(jobs, part, p):
     """The states (bytes, or None for a job that is done) of one partition in pass `p` (0-based)."""
     out = []
     for acc, cols in jobs:
-        if not _active(acc, p):
+        if not active(acc, p):
             out.append(None)
             continue
         w = acc.spawn()
@@ -42,7 +42,7 @@ def advance(jobs, states, p):
     """The jobs after pass `p`: merged states loaded, and the next pass started where there is one."""
     out = []
     for (acc, cols), state in zip(jobs, states):
-        if state is None or not _active(acc, p):
+        if state is None or not active(acc, p):
             out.append((acc, cols))
             continue
         merged = acc.spawn().merge(acc.from_bytes(state))
