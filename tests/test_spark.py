@@ -95,11 +95,22 @@ def test_bad_partitions_and_inputs(spark, nts, tmp_path):
     lejepa = nts.epps_pulley(sdf, nan_policy="omit", standardize=False, quadrature="lejepa")
     np.testing.assert_allclose(lejepa.statistic, normtest.epps_pulley(x, standardize=False,
                                                                       quadrature="lejepa").statistic, rtol=1e-9)
-    # files with different dtypes for one column: Spark reads each with its own type; we cast to double
-    pd.DataFrame({"v": np.arange(50, dtype=np.int32)}).to_parquet(tmp_path / "a.parquet")
-    pd.DataFrame({"w": gen.normal(size=50)}).to_parquet(tmp_path / "b.parquet")
-    mixed = spark.read.option("mergeSchema", "true").parquet(str(tmp_path))
-    table = nts.check(mixed)
+    # one column stored as int32 in one file and float64 in another: Spark's Parquet reader needs an
+    # explicit schema (it refuses to merge them by itself); then the numbers are the in-memory ones
+    mixed_dir = tmp_path / "mixed"
+    mixed_dir.mkdir()
+    pd.DataFrame({"v": np.arange(50, dtype=np.int32)}).to_parquet(mixed_dir / "a.parquet")
+    pd.DataFrame({"v": gen.normal(size=50)}).to_parquet(mixed_dir / "b.parquet")
+    both = np.concatenate([np.arange(50.0), pd.read_parquet(mixed_dir / "b.parquet").v.to_numpy()])
+    table = nts.check(spark.read.schema("v double").parquet(str(mixed_dir)))
+    np.testing.assert_allclose(table.statistic.iloc[0], normtest.epps_pulley(both).statistic, rtol=1e-9)
+    assert table.n.tolist() == [100]
+    # files with different columns: a column absent from a file counts as missing there
+    other_dir = tmp_path / "other"
+    other_dir.mkdir()
+    pd.DataFrame({"v": np.arange(50, dtype=np.int32)}).to_parquet(other_dir / "a.parquet")
+    pd.DataFrame({"w": gen.normal(size=50)}).to_parquet(other_dir / "b.parquet")
+    table = nts.check(spark.read.option("mergeSchema", "true").parquet(str(other_dir)))
     assert table.n.tolist() == [50, 50] and table.n_nan.tolist() == [50, 50]
     strings = spark.createDataFrame(pd.DataFrame({"s": ["a", "b", "c"], "v": [1.0, 2.0, 3.0]}))
     with pytest.raises(TypeError, match="numeric"):
