@@ -252,7 +252,12 @@ class Accumulator:
         return h.hexdigest()[:16]
 
     def _merge_sums(self, a, b):
-        return {k: a[k] + b[k] for k in a}
+        """ECF sums add as :class:`~normtest.ecf.core.EcfSums`; the counts beside them add too."""
+        from ..ecf.core import EcfSums
+
+        out = {k: a[k] + b[k] for k in a if k not in ("C", "S", "n")}
+        out.update((EcfSums.from_dict(a) + EcfSums.from_dict(b)).to_dict())
+        return out
 
     def _check_width(self, width, one_d, name):
         if width is None:

@@ -152,10 +152,6 @@ class EppsPulley(Accumulator):
         part = {"C": C, "S": S, "n": (~mask).sum(axis=0).astype(np.float64), "n_nan": n_nan}
         self._sums = part if self._sums is None else self._merge_sums(self._sums, part)
 
-    def _merge_sums(self, a, b):
-        merged = EcfSums(a["C"], a["S"], a["n"]) + EcfSums(b["C"], b["S"], b["n"])
-        return {"C": merged.C, "S": merged.S, "n": merged.n, "n_nan": a["n_nan"] + b["n_nan"]}
-
     def result(self):
         """The :class:`~normtest.ecf.univariate.EppsPulleyResult` of all the data seen."""
         self._require_last_pass()
