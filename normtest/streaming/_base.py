@@ -215,7 +215,7 @@ class Accumulator:
                     part[key[len(prefix):]] = np.array(val)
         new._stats = parts["stats."] or None
         new._sums = parts["sums."] or None
-        new._plan = self._plan_loaded(parts["plan."]) if parts["plan."] else None
+        new._plan = parts["plan."] or None
         new._columns = self._columns
         return new
 
@@ -236,9 +236,6 @@ class Accumulator:
 
     def _on_width(self, width):
         """Hook: the number of columns is known now."""
-
-    def _plan_loaded(self, plan):
-        return plan
 
     def _plan_id(self) -> str:
         """A hash of the plan (standardisation, rule size, projections) that merged states must share."""
