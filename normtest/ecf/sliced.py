@@ -255,7 +255,7 @@ def result_from_sums(C, S, n, A, rule, *, spread, beta, reduction, method, gen, 
     live here once for every engine.
     """
     standardize = common["standardize"]
-    M, D = A.shape[1], A.shape[0]
+    M = A.shape[1]
     slice_stats = rule.statistic(C, S, np.full(M, float(n)))
     settings["quadrature"] = rule.describe()
     stat, pvalue, pvalue_se, null, label, mom = sliced_pvalue(
