@@ -70,6 +70,7 @@ LAYER_OF = {
     "normtest.dask": "surface",
     "normtest.streaming": "surface",
     "normtest.spark": "surface",
+    "normtest._distributed": "surface",
     "normtest.torch": "surface",
 }
 
