@@ -54,7 +54,7 @@ from ._sincos import TILE, task_sums
 _ROW_BLOCK = 4096  # observations per task when parallelising over rows
 _MIN_COLS_PARALLEL = 8  # from this many columns on, a task is one column
 
-__all__ = ["FASTMATH", "FASTMATH_STRICT", "CACHE", "ecf_sums", "ecf_sums_rows", "ep_closed_form", "ep_pair_cross"]
+__all__ = ["FASTMATH", "FASTMATH_STRICT", "CACHE", "ecf_sums", "ecf_sums_rows", "row_scan", "ep_closed_form", "ep_pair_cross"]
 
 
 # ---------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def _check_out(out, m, K):
     return C, S
 
 
-def _run_rows(X, nodes, stepf, use_step, C, S, shift=None, scale=None):
+def _run_rows(X, nodes, stepf, use_step, C, S, shift=None, scale=None, serial=False):
     """The drivers on a C-contiguous (m, n) float32/float64 array (rows are samples)."""
     m, n = X.shape
     K = nodes.shape[0]
@@ -158,14 +158,14 @@ def _run_rows(X, nodes, stepf, use_step, C, S, shift=None, scale=None):
         return
     shift = np.zeros(m) if shift is None else np.ascontiguousarray(shift, dtype=np.float64)
     scale = np.ones(m) if scale is None else np.ascontiguousarray(scale, dtype=np.float64)
-    serial = n * m * K < _SERIAL_WORK
+    serial = serial or n * m * K < _SERIAL_WORK
     if m >= _MIN_COLS_PARALLEL:
         (_ecf_by_column_serial if serial else _ecf_by_column)(X, shift, scale, nodes, stepf, use_step, C, S)
     else:
         (_ecf_by_block_serial if serial else _ecf_by_block)(X, shift, scale, nodes, stepf, use_step, C, S)
 
 
-def _run(X, transposed, nodes, step, out, shift=None, scale=None):
+def _run(X, transposed, nodes, step, out, shift=None, scale=None, serial=False):
     # one compiled specialisation per dtype: C-contiguous float32 or float64 rows
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
@@ -174,13 +174,14 @@ def _run(X, transposed, nodes, step, out, shift=None, scale=None):
     C, S = _check_out(out, m, nodes.shape[0])
     if transposed or m == 1:
         rows = X if transposed else X.T
-        _run_rows(np.ascontiguousarray(rows), nodes, stepf, use_step, C, S, shift, scale)
+        _run_rows(np.ascontiguousarray(rows), nodes, stepf, use_step, C, S, shift, scale, serial)
         return C, S
     # (n, m) layout: transpose chunks of whole row blocks, so every sample stays contiguous
     n = X.shape[0]
     chunk = max(_ROW_BLOCK, (_TRANSPOSE_VALUES // max(1, m)) // _ROW_BLOCK * _ROW_BLOCK)
     for lo in range(0, n, chunk):
-        _run_rows(np.ascontiguousarray(X[lo:lo + chunk].T), nodes, stepf, use_step, C, S, shift, scale)
+        _run_rows(np.ascontiguousarray(X[lo:lo + chunk].T), nodes, stepf, use_step, C, S, shift, scale,
+                  serial)
     return C, S
 
 
@@ -230,17 +231,57 @@ def ecf_sums(P, nodes, step=None, out=None):
     return _run(P, False, nodes, step, out)
 
 
-def ecf_sums_rows(X, nodes, step=None, out=None):
+def ecf_sums_rows(X, nodes, step=None, out=None, *, shift=None, scale=None, serial=False):
     """ECF sums of the rows of ``X`` (shape (m, n)): the (m, n) layout of `ecf_sums`.
 
     Same contract as :func:`ecf_sums` with observations along the last axis
     (the layout of ``vectorize_1d`` cores and of Monte-Carlo batches); returns
-    ``(C, S)`` of shape (m, K).
+    ``(C, S)`` of shape (m, K). ``shift``/``scale`` (shape (m,)) make the sums
+    those of ``(X[j] - shift[j]) * scale[j]`` without forming them (the fused
+    standardisation of the 1-D test). ``serial=True`` runs in the calling thread
+    (same result: the task partition does not change).
     """
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"`X` must be a 2-d array (m, n). Got shape {X.shape} instead.")
-    return _run(X, True, nodes, step, out)
+    return _run(X, True, nodes, step, out, shift, scale, serial)
+
+
+# ---------------------------------------------------------------------------
+# One pass over an (N, D) sample: NaN rows, infinities, squared row norms
+# ---------------------------------------------------------------------------
+
+@njit(parallel=True, nogil=True, cache=CACHE, fastmath=FASTMATH)
+def _row_scan(X, sq, nan_row):
+    N, D = X.shape
+    n_inf = 0
+    for i in prange(N):
+        acc = 0.0
+        bad = 0
+        inf = 0
+        for j in range(D):
+            v = np.float64(X[i, j])
+            acc += v * v
+            bad += 0 if v == v else 1
+            inf += 1 if abs(v) == np.inf else 0
+        sq[i] = acc
+        nan_row[i] = bad > 0
+        n_inf += inf
+    return n_inf
+
+
+def row_scan(X):
+    """``(sq, nan_row, n_inf)``: squared norm (float64) and NaN flag of every row, #infinities.
+
+    One parallel pass over a C-contiguous float32/float64 (N, D) array, no
+    temporary of its size (the multivariate tests' input check, NaN rows and the
+    auto rule's ``max_j ||X_j||`` together).
+    """
+    X = np.ascontiguousarray(X)
+    sq = np.empty(X.shape[0])
+    nan_row = np.empty(X.shape[0], dtype=np.bool_)
+    n_inf = _row_scan(X, sq, nan_row) if X.size else 0
+    return sq, nan_row, int(n_inf)
 
 
 # ---------------------------------------------------------------------------
