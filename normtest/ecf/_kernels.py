@@ -61,7 +61,7 @@ __all__ = ["FASTMATH", "FASTMATH_STRICT", "CACHE", "ecf_sums", "ecf_sums_rows", 
 # ECF sums: drivers over tasks (the tile kernels are in _sincos.py)
 # ---------------------------------------------------------------------------
 
-def _ecf_by_column_py(X, shift, scale, nodes, step, use_step, C, S):
+def _ecf_by_column_py(X, aff, nodes, step, use_step, C, S):
     m, n = X.shape
     K = nodes.shape[0]
     for j in prange(m):
@@ -76,7 +76,7 @@ def _ecf_by_column_py(X, shift, scale, nodes, step, use_step, C, S):
             hi = min(n, lo + _ROW_BLOCK)
             bC[:] = 0.0
             bS[:] = 0.0
-            task_sums(x, lo, hi, shift[j], scale[j], nodes, step, use_step, buf, bC, bS)
+            task_sums(x, lo, hi, aff[j], nodes, step, use_step, buf, bC, bS)
             for k in range(K):
                 accC[k] += bC[k]
                 accS[k] += bS[k]
@@ -85,7 +85,7 @@ def _ecf_by_column_py(X, shift, scale, nodes, step, use_step, C, S):
             S[j, k] += accS[k]
 
 
-def _ecf_by_block_py(X, shift, scale, nodes, step, use_step, C, S):
+def _ecf_by_block_py(X, aff, nodes, step, use_step, C, S):
     m, n = X.shape
     K = nodes.shape[0]
     nb = (n + _ROW_BLOCK - 1) // _ROW_BLOCK
@@ -98,7 +98,7 @@ def _ecf_by_block_py(X, shift, scale, nodes, step, use_step, C, S):
         hi = min(n, lo + _ROW_BLOCK)
         buf = np.empty((5, TILE))
         x = X[j]
-        task_sums(x, lo, hi, shift[j], scale[j], nodes, step, use_step, buf, partC[b, j], partS[b, j])
+        task_sums(x, lo, hi, aff[j], nodes, step, use_step, buf, partC[b, j], partS[b, j])
     for j in range(m):
         for k in range(K):
             sc = 0.0
@@ -150,22 +150,25 @@ def _check_out(out, m, K):
     return C, S
 
 
-def _run_rows(X, nodes, stepf, use_step, C, S, shift=None, scale=None, serial=False):
+def _run_rows(X, nodes, stepf, use_step, C, S, affine=None, serial=False):
     """The drivers on a C-contiguous (m, n) float32/float64 array (rows are samples)."""
     m, n = X.shape
     K = nodes.shape[0]
     if K == 0 or m == 0 or n == 0:
         return
-    shift = np.zeros(m) if shift is None else np.ascontiguousarray(shift, dtype=np.float64)
-    scale = np.ones(m) if scale is None else np.ascontiguousarray(scale, dtype=np.float64)
+    aff = np.empty((m, 4))
+    aff[:] = (1.0, 0.0, 0.0, 1.0)
+    if affine is not None:
+        for col, v in enumerate(affine):
+            aff[:, col] = v
     serial = serial or n * m * K < _SERIAL_WORK
     if m >= _MIN_COLS_PARALLEL:
-        (_ecf_by_column_serial if serial else _ecf_by_column)(X, shift, scale, nodes, stepf, use_step, C, S)
+        (_ecf_by_column_serial if serial else _ecf_by_column)(X, aff, nodes, stepf, use_step, C, S)
     else:
-        (_ecf_by_block_serial if serial else _ecf_by_block)(X, shift, scale, nodes, stepf, use_step, C, S)
+        (_ecf_by_block_serial if serial else _ecf_by_block)(X, aff, nodes, stepf, use_step, C, S)
 
 
-def _run(X, transposed, nodes, step, out, shift=None, scale=None, serial=False):
+def _run(X, transposed, nodes, step, out, affine=None, serial=False):
     # one compiled specialisation per dtype: C-contiguous float32 or float64 rows
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
@@ -174,14 +177,13 @@ def _run(X, transposed, nodes, step, out, shift=None, scale=None, serial=False):
     C, S = _check_out(out, m, nodes.shape[0])
     if transposed or m == 1:
         rows = X if transposed else X.T
-        _run_rows(np.ascontiguousarray(rows), nodes, stepf, use_step, C, S, shift, scale, serial)
+        _run_rows(np.ascontiguousarray(rows), nodes, stepf, use_step, C, S, affine, serial)
         return C, S
     # (n, m) layout: transpose chunks of whole row blocks, so every sample stays contiguous
     n = X.shape[0]
     chunk = max(_ROW_BLOCK, (_TRANSPOSE_VALUES // max(1, m)) // _ROW_BLOCK * _ROW_BLOCK)
     for lo in range(0, n, chunk):
-        _run_rows(np.ascontiguousarray(X[lo:lo + chunk].T), nodes, stepf, use_step, C, S, shift, scale,
-                  serial)
+        _run_rows(np.ascontiguousarray(X[lo:lo + chunk].T), nodes, stepf, use_step, C, S, affine, serial)
     return C, S
 
 
@@ -231,20 +233,20 @@ def ecf_sums(P, nodes, step=None, out=None):
     return _run(P, False, nodes, step, out)
 
 
-def ecf_sums_rows(X, nodes, step=None, out=None, *, shift=None, scale=None, serial=False):
+def ecf_sums_rows(X, nodes, step=None, out=None, *, affine=None, serial=False):
     """ECF sums of the rows of ``X`` (shape (m, n)): the (m, n) layout of `ecf_sums`.
 
     Same contract as :func:`ecf_sums` with observations along the last axis
     (the layout of ``vectorize_1d`` cores and of Monte-Carlo batches); returns
-    ``(C, S)`` of shape (m, K). ``shift``/``scale`` (shape (m,)) make the sums
-    those of ``(X[j] - shift[j]) * scale[j]`` without forming them (the fused
-    standardisation of the 1-D test). ``serial=True`` runs in the calling thread
+    ``(C, S)`` of shape (m, K). ``affine=(pre, hi, lo, scale)`` (scalars or
+    shape (m,)) makes them the sums of ``((X[j] pre - hi) - lo) scale`` without
+    forming those values (the fused standardisation of the 1-D test). ``serial=True`` runs in the calling thread
     (same result: the task partition does not change).
     """
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"`X` must be a 2-d array (m, n). Got shape {X.shape} instead.")
-    return _run(X, True, nodes, step, out, shift, scale, serial)
+    return _run(X, True, nodes, step, out, affine, serial)
 
 
 # ---------------------------------------------------------------------------
@@ -282,6 +284,87 @@ def row_scan(X):
     nan_row = np.empty(X.shape[0], dtype=np.bool_)
     n_inf = _row_scan(X, sq, nan_row) if X.size else 0
     return sq, nan_row, int(n_inf)
+
+
+# ---------------------------------------------------------------------------
+# Moments of the rows of an (m, n) sample in two fused passes (the 1-D standardisation)
+# ---------------------------------------------------------------------------
+
+_MOMENT_BLOCK = 1 << 16  # values per task of the moment passes
+
+
+@njit(parallel=True, nogil=True, cache=CACHE, fastmath=FASTMATH)
+def _moment_pass(X, stage, centre, part):
+    """Per (row, block) task. stage 0: max|x|, min, max, sum x; stage 1: sum d, sum d^2.
+
+    ``d = x / p - m`` with ``centre[j] = (1 / p, m)`` (p a power of two: exact).
+    """
+    m, n = X.shape
+    nb = (n + _MOMENT_BLOCK - 1) // _MOMENT_BLOCK
+    for task in prange(m * nb):
+        j = task // nb
+        b = task - j * nb
+        lo = b * _MOMENT_BLOCK
+        hi = min(n, lo + _MOMENT_BLOCK)
+        if stage == 0:
+            amax = 0.0
+            mn = np.inf
+            mx = -np.inf
+            tot = 0.0
+            for i in range(lo, hi):
+                v = np.float64(X[j, i])
+                amax = max(amax, abs(v))
+                mn = min(mn, v)
+                mx = max(mx, v)
+                tot += v
+            part[j, b, 0] = amax
+            part[j, b, 1] = mn
+            part[j, b, 2] = mx
+            part[j, b, 3] = tot
+        else:
+            ip = centre[j, 0]
+            mu = centre[j, 1]
+            sd = 0.0
+            s2 = 0.0
+            for i in range(lo, hi):
+                d = np.float64(X[j, i]) * ip - mu
+                sd += d
+                s2 += d * d
+            part[j, b, 0] = sd
+            part[j, b, 1] = s2
+
+
+def row_moments(X):
+    """Centre and scale of every row of ``X`` (m, n) by the package's standardisation.
+
+    The steps of ``normtest._standardize`` in two passes over the data: ``p``,
+    the power of two above ``max|x|`` (dividing by it is exact); the pilot mean
+    ``m`` of ``u = x / p``; the correction ``c = mean(u - m)`` and
+    ``s^2 = mean((u - m - c)^2)`` (from the sums of ``d = u - m`` and ``d^2``).
+    Returns a dict of arrays of shape (m,): ``inv_p``, ``m``, ``c``, ``s`` and
+    ``umin``, ``umax`` (the extremes of ``u``), and ``ok`` (False where the sum
+    overflowed; such rows need the unfused algorithm).
+    """
+    X = np.ascontiguousarray(X)
+    m, n = X.shape
+    nb = (n + _MOMENT_BLOCK - 1) // _MOMENT_BLOCK
+    part = np.zeros((m, nb, 4))
+    centre = np.zeros((m, 2))
+    _moment_pass(X, 0, centre, part)
+    amax = part[:, :, 0].max(axis=1)
+    _, e = np.frexp(np.where(amax > 0, amax, 1.0))
+    inv_p = np.ldexp(1.0, -e)
+    tot = part[:, :, 3].sum(axis=1)
+    umin = part[:, :, 1].min(axis=1) * inv_p
+    umax = part[:, :, 2].max(axis=1) * inv_p
+    mu = tot * inv_p / n
+    centre[:, 0] = inv_p
+    centre[:, 1] = mu
+    _moment_pass(X, 1, centre, part)
+    c = part[:, :, 0].sum(axis=1) / n
+    ss = np.maximum(part[:, :, 1].sum(axis=1) - n * c * c, 0.0)
+    return {"inv_p": inv_p, "m": mu, "c": c, "s": np.sqrt(ss / n), "umin": umin, "umax": umax,
+            "ok": np.isfinite(tot)}
 
 
 # ---------------------------------------------------------------------------

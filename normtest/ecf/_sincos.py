@@ -4,7 +4,8 @@ One *tile* is at most ``TILE`` consecutive values of one sample (slice, column,
 row block). For equispaced nodes ``t_k = k h`` a tile is processed in two kinds
 of branch-free loops that LLVM turns into packed SIMD code (AVX2/AVX-512):
 
-1. the *anchor pass*: ``a_i = h (x_i - shift) * scale`` and one polynomial
+1. the *anchor pass*: ``a_i = h z_i`` with ``z_i = ((x_i pre - hi) - lo) scale`` (the
+   standardisation fused in; ``aff = (1, 0, 0, 1)`` otherwise) and one polynomial
    ``(cos a_i, sin a_i)`` per value (Cody–Waite reduction, minimax polynomials,
    no libm call, no branch), stored in small tile buffers; it also counts the
    values whose largest angle ``K |a_i|`` leaves the polynomial's range;
@@ -71,17 +72,20 @@ def sincos_poly(a):
 
 
 @njit(cache=CACHE, fastmath=FASTMATH, nogil=True)
-def anchor_pass(x, lo, n, shift, scale, step, lim, buf):
-    """buf rows: a = step (x - shift) scale, p, q = cos/sin(a), c, s = p, q. Returns #|a| > lim."""
+def anchor_pass(x, lo, n, aff, step, lim, buf):
+    """buf rows: a = step z, p, q = cos/sin(a), c, s = p, q. Returns #|a| > lim."""
     a = buf[0]
     p = buf[1]
     q = buf[2]
     c = buf[3]
     s = buf[4]
-    mult = step * scale
+    pre = aff[0]
+    hi = aff[1]
+    low = aff[2]
+    mult = step * aff[3]
     bad = 0
     for i in range(n):
-        ai = (np.float64(x[lo + i]) - shift) * mult
+        ai = ((np.float64(x[lo + i]) * pre - hi) - low) * mult
         ci, si = sincos_poly(ai)
         a[i] = ai
         p[i] = ci
@@ -159,10 +163,10 @@ BLOCKS, run_block = _build_blocks()
 
 
 @njit(cache=CACHE, fastmath=FASTMATH, nogil=True)
-def tile_lattice(x, lo, n, shift, scale, step, K, buf, accC, accS):
+def tile_lattice(x, lo, n, aff, step, K, buf, accC, accS):
     """Add the sums of nodes k h (k = 1..K) of one tile; False (nothing added) if out of range."""
     lim = SINCOS_MAX / max(K, 1)
-    if anchor_pass(x, lo, n, shift, scale, step, lim, buf) > 0:
+    if anchor_pass(x, lo, n, aff, step, lim, buf) > 0:
         return False
     k0 = 0
     while k0 < K:
@@ -175,7 +179,7 @@ def tile_lattice(x, lo, n, shift, scale, step, K, buf, accC, accS):
 
 
 @njit(cache=CACHE, fastmath=FASTMATH, nogil=True)
-def tile_nodes(x, lo, n, shift, scale, nodes, buf, accC, accS):
+def tile_nodes(x, lo, n, aff, nodes, buf, accC, accS):
     """Arbitrary nodes: one polynomial sin/cos per value and node. False if out of range."""
     a = buf[0]
     tmax = 0.0
@@ -184,7 +188,7 @@ def tile_nodes(x, lo, n, shift, scale, nodes, buf, accC, accS):
     lim = SINCOS_MAX / max(tmax, 1e-300)
     bad = 0
     for i in range(n):
-        ai = (np.float64(x[lo + i]) - shift) * scale
+        ai = ((np.float64(x[lo + i]) * aff[0] - aff[1]) - aff[2]) * aff[3]
         a[i] = ai
         bad += 0 if abs(ai) <= lim else 1
     if bad > 0:
@@ -203,14 +207,14 @@ def tile_nodes(x, lo, n, shift, scale, nodes, buf, accC, accS):
 
 
 @njit(cache=CACHE, fastmath=FASTMATH, nogil=True)
-def tile_libm(x, lo, n, shift, scale, nodes, accC, accS):
+def tile_libm(x, lo, n, aff, nodes, accC, accS):
     """The rare out-of-range tile: libm cos/sin at every value and node."""
     for k in range(nodes.shape[0]):
         t = nodes[k]
         cs = 0.0
         ss = 0.0
         for i in range(n):
-            b = t * ((np.float64(x[lo + i]) - shift) * scale)
+            b = t * (((np.float64(x[lo + i]) * aff[0] - aff[1]) - aff[2]) * aff[3])
             cs += np.cos(b)
             ss += np.sin(b)
         accC[k] += cs
@@ -218,14 +222,14 @@ def tile_libm(x, lo, n, shift, scale, nodes, accC, accS):
 
 
 @njit(cache=CACHE, fastmath=FASTMATH, nogil=True)
-def task_sums(x, lo, hi, shift, scale, nodes, step, use_step, buf, accC, accS):
+def task_sums(x, lo, hi, aff, nodes, step, use_step, buf, accC, accS):
     """Sums of the values x[lo:hi] (any 1-d layout) tile by tile into accC/accS."""
     K = nodes.shape[0]
     for t0 in range(lo, hi, TILE):
         n = min(TILE, hi - t0)
         if use_step:
-            ok = tile_lattice(x, t0, n, shift, scale, step, K, buf, accC, accS)
+            ok = tile_lattice(x, t0, n, aff, step, K, buf, accC, accS)
         else:
-            ok = tile_nodes(x, t0, n, shift, scale, nodes, buf, accC, accS)
+            ok = tile_nodes(x, t0, n, aff, nodes, buf, accC, accS)
         if not ok:
-            tile_libm(x, t0, n, shift, scale, nodes, accC, accS)
+            tile_libm(x, t0, n, aff, nodes, accC, accS)

@@ -11,6 +11,7 @@ from .rules import QuadratureRule, auto_rule, get_rule
 from .._result import TestResult
 from .._validate import DegenerateDataWarning, check_bool, check_float, vectorize_1d
 from ..null import MonteCarlo, check_method, monte_carlo_null
+from ._stream import _fused_exact
 
 __all__ = ["epps_pulley", "EppsPulleyResult"]
 
@@ -155,6 +156,10 @@ def _statistic(Y, beta, kind, rule):
 
 def _mc_statistic(X, standardize, beta, kind, rule):
     """Statistic of simulated rows (the ECF route even for 'exact': equal to ~1e-10)."""
+    if standardize and kind in ("exact", "auto"):
+        fused = _fused_exact(X, beta, allow_far=False)
+        if fused is not None:
+            return fused[0]
     if standardize:
         X, _ = _standardize_rows(X)
     if kind in ("exact", "auto"):
@@ -307,6 +312,20 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
 
     def compute(data):
         m, n = data.shape
+        fused = None
+        if standardize and (kind == "auto" or (kind == "exact" and n > _CLOSED_FORM_MAX_N)):
+            fused = _fused_exact(data, beta)  # three reads of the data, no (m, n) temporary
+        if fused is not None:
+            T, r, R = fused
+            info = {"rule": kind, "algorithm": "ECF with auto rule, far points in closed form",
+                    **r.describe(), "far_radius": R, "n_far": np.zeros(m, dtype=np.int64)}
+            info["rule"] = kind
+            infos.append(info)
+            pvalue, se, null, how = _pvalue(T, n, standardize, beta, kind, rule, method)
+            out = {"statistic": T, "pvalue": pvalue, "_meta": {"null": null, "method": how}}
+            if se is not None:
+                out["pvalue_se"] = se
+            return out
         if standardize:
             Y, degenerate = _standardize_rows(data)
         else:
