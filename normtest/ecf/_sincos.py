@@ -71,6 +71,12 @@ def sincos_poly(a):
     return sign_c * cs, sign_s * sn
 
 
+@njit(cache=CACHE, fastmath=FASTMATH_STRICT)
+def standard_value(x, pre, hi, low, scale):
+    """((x pre - hi) - lo) scale in this order (strict flags: no re-association of the centring)."""
+    return ((np.float64(x) * pre - hi) - low) * scale
+
+
 @njit(cache=CACHE, fastmath=FASTMATH, nogil=True)
 def anchor_pass(x, lo, n, aff, step, lim, buf):
     """buf rows: a = step z, p, q = cos/sin(a), c, s = p, q. Returns #|a| > lim."""
@@ -82,10 +88,10 @@ def anchor_pass(x, lo, n, aff, step, lim, buf):
     pre = aff[0]
     hi = aff[1]
     low = aff[2]
-    mult = step * aff[3]
+    scale = aff[3]
     bad = 0
     for i in range(n):
-        ai = ((np.float64(x[lo + i]) * pre - hi) - low) * mult
+        ai = step * standard_value(x[lo + i], pre, hi, low, scale)
         ci, si = sincos_poly(ai)
         a[i] = ai
         p[i] = ci
@@ -188,7 +194,7 @@ def tile_nodes(x, lo, n, aff, nodes, buf, accC, accS):
     lim = SINCOS_MAX / max(tmax, 1e-300)
     bad = 0
     for i in range(n):
-        ai = ((np.float64(x[lo + i]) * aff[0] - aff[1]) - aff[2]) * aff[3]
+        ai = standard_value(x[lo + i], aff[0], aff[1], aff[2], aff[3])
         a[i] = ai
         bad += 0 if abs(ai) <= lim else 1
     if bad > 0:
@@ -214,7 +220,7 @@ def tile_libm(x, lo, n, aff, nodes, accC, accS):
         cs = 0.0
         ss = 0.0
         for i in range(n):
-            b = t * (((np.float64(x[lo + i]) * aff[0] - aff[1]) - aff[2]) * aff[3])
+            b = t * standard_value(x[lo + i], aff[0], aff[1], aff[2], aff[3])
             cs += np.cos(b)
             ss += np.sin(b)
         accC[k] += cs

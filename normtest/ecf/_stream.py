@@ -30,8 +30,8 @@ def _row_tile(n, width):
 
 
 def _scan(X):
-    """``(sq, nan_row, n_inf)`` of an (N, D) float array in one pass (see ``_kernels.row_scan``)."""
-    from ._kernels import row_scan
+    """``(sq, nan_row, n_inf)`` of an (N, D) float array in one pass (see ``_passes.row_scan``)."""
+    from ._passes import row_scan
 
     return row_scan(X)
 
@@ -179,14 +179,15 @@ _FAR_BETA_R = 6.0  # beyond beta * max|z| = 6 the far-point search may pay (see 
 def _fused_exact(data, beta, allow_far=True):
     """Exact statistic (auto rule) of the standardised rows of ``data`` in three reads of it.
 
-    Pass 1 and 2 are :func:`~normtest.ecf._kernels.row_moments` (the package's
+    Pass 1 and 2 are :func:`~normtest.ecf._passes.row_moments` (the package's
     standardisation: power-of-two scale, corrected two-pass centre); pass 3 sums
     ``z = ((x / p - m) - c) / s`` inside the ECF kernel. Returns ``(T, rule, R)``
     with ``R = max |z|``, or None where this path does not apply and the caller
     takes the general one: a (nearly) constant row, an overflowing sum, or (with
     `allow_far`) ``beta * R > 6``, where far points may be treated apart.
     """
-    from ._kernels import ecf_sums_rows, row_moments
+    from ._kernels import ecf_sums_rows
+    from ._passes import row_moments
     from .rules import auto_rule
 
     m, n = data.shape
