@@ -118,25 +118,43 @@ def pipelines(X, M, t_gemm):
 
 
 _MEM_SCRIPT = r"""
-import resource, sys, numpy as np
+import sys, numpy as np
 sys.path.insert(0, {root!r})
 import normtest
-N, D, M = {N}, {D}, {M}
-X = np.random.default_rng(0).standard_normal((N, D), dtype=np.float32)
-normtest.sliced_epps_pulley(X[:2000], n_slices=M, rng=0)
-r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-normtest.sliced_epps_pulley(X, n_slices=M, rng=0)
-r1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print((r1 - r0) / 1024.0)
+
+
+def status(key):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024.0
+
+
+def extra(X):
+    # peak RSS of the call above the RSS just before it (clear_refs 5 resets the high-water mark)
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+    before = status("VmRSS")
+    normtest.sliced_epps_pulley(X, n_slices={M}, rng=0)
+    return status("VmHWM") - before
+
+
+X = np.random.default_rng(0).standard_normal(({N}, {D}), dtype=np.float32)
+normtest.sliced_epps_pulley(X[:2000], n_slices={M}, rng=0)
+small = extra(X[:2000])
+big = extra(X)
+print(big - small, big, small)
 """
 
 
 def peak_extra(N, D, M):
+    """Peak RSS of the default call at N rows minus that at 2000 rows, above the RSS before it (MB)."""
     out = subprocess.run([sys.executable, "-c", _MEM_SCRIPT.format(root=ROOT, N=N, D=D, M=M)],
                          capture_output=True, text=True, timeout=600)
     if out.returncode:
+        print(out.stderr[-2000:])
         return float("nan")
-    return float(out.stdout.strip().splitlines()[-1])
+    return float(out.stdout.strip().splitlines()[-1].split()[0])
 
 
 def monte_carlo():
