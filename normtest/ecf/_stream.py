@@ -1,9 +1,9 @@
 """Streaming engine: ECF sums of the projections X @ B, tile of rows by tile of rows.
 
 Memory is independent of N: a tile of rows is projected with one BLAS call into
-a slice-major ``(M, rows)`` buffer of about ``_CHUNK_VALUES`` values (a few MB, in
-the last-level cache) and consumed by the ECF kernel at once; at most two tiles
-exist at a time. Nothing of the size of X (no copy, no mask, no float64
+a slice-major ``(M, rows)`` buffer of about ``_CHUNK_VALUES`` values (16 MB in
+float32, within the last-level cache) and consumed by the ECF kernel at once; at
+most one tile per worker (two with the "overlap" pipeline) exists at a time. Nothing of the size of X (no copy, no mask, no float64
 version) is formed on the default path: the input checks, the NaN rows and the
 auto rule's bound ``max_j ||X_j||`` come from one pass (:func:`_scan`).
 """
@@ -168,38 +168,3 @@ def _max_row_norm(X, offset=None, W=None):
         best = max(best, float(np.sqrt(np.max(np.einsum("ij,ij->i", block, block)))))
     return best
 
-
-# ---------------------------------------------------------------------------
-# The 1-D test's fused path: standardisation and sums without forming (x - mean) / sd
-# ---------------------------------------------------------------------------
-
-_FAR_BETA_R = 6.0  # beyond beta * max|z| = 6 the far-point search may pay (see univariate._far_radius)
-
-
-def _fused_exact(data, beta, allow_far=True):
-    """Exact statistic (auto rule) of the standardised rows of ``data`` in three reads of it.
-
-    Pass 1 and 2 are :func:`~normtest.ecf._passes.row_moments` (the package's
-    standardisation: power-of-two scale, corrected two-pass centre); pass 3 sums
-    ``z = ((x / p - m) - c) / s`` inside the ECF kernel. Returns ``(T, rule, R)``
-    with ``R = max |z|``, or None where this path does not apply and the caller
-    takes the general one: a (nearly) constant row, an overflowing sum, or (with
-    `allow_far`) ``beta * R > 6``, where far points may be treated apart.
-    """
-    from ._kernels import ecf_sums_rows
-    from ._passes import row_moments
-    from .rules import auto_rule
-
-    m, n = data.shape
-    mom = row_moments(data)
-    s, mu, c = mom["s"], mom["m"], mom["c"]
-    umin, umax = mom["umin"], mom["umax"]
-    span_ok = (umax - umin) > 1e-12 * np.maximum(np.abs(umin), np.abs(umax))
-    if not (mom["ok"].all() and span_ok.all() and (s > 0).all()):
-        return None
-    R = float(np.max(np.maximum(np.abs(((umax - mu) - c) / s), np.abs(((umin - mu) - c) / s))))
-    if allow_far and beta * R > _FAR_BETA_R:
-        return None
-    rule = auto_rule(R, beta)
-    C, S = ecf_sums_rows(data, rule.nodes, rule.step, affine=(mom["inv_p"], mu, c, 1.0 / s))
-    return rule.statistic(C, S, np.full(m, float(n))), rule, R
