@@ -236,7 +236,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
 
     spread = None
     if kind == "auto":
-        spread = _max_row_norm(Xc, offset, W) if W is not None else math.sqrt(float(np.max(sq[~nan_row])))
+        spread = _max_row_norm(Xc, offset, W) if W is not None else float(np.sqrt(np.max(sq[~nan_row])))
         rule = auto_rule(spread, beta)
     B = A if W is None else W @ A
     C, S = _projected_sums(Xc, B, rule, offset=offset)
