@@ -83,6 +83,12 @@ def _build_parser():
     check.add_argument("--columns", action="append", metavar="A,B", help="columns to test (default: all)")
     check.add_argument("--by", action="append", metavar="COL",
                        help="test each group of these columns separately")
+    check.add_argument("--engine", choices=("pandas", "dask", "spark"), default="pandas",
+                       help="run out of core on dask or Spark (FILE may then be a glob such as "
+                            "'data/*.parquet'; the ECF tests run, see the docs' cluster page)")
+    check.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="dask scheduler (tcp://host:8786) or Spark master (spark://host:7077); "
+                            "default: on this machine")
     common(check)
 
     demo = sub.add_parser("demo", help="run the checks on a real dataset bundled with statsmodels",
@@ -337,7 +343,8 @@ def _run(df, source, args) -> int:
         flat["reject"] = flat["reject"].astype(object).where(flat["reject"].notna(), None)
         text = flat.to_csv(index=False)
     else:
-        text = table_to_text(table, source, n_rows=len(df), correction=kwargs["correction"], alpha=args.alpha)
+        n_rows = len(df) if type(df).__module__.startswith("pandas") else int((table["n"] + table["n_nan"]).max())
+        text = table_to_text(table, source, n_rows=n_rows, correction=kwargs["correction"], alpha=args.alpha)
     sys.stdout.write(text)
     sys.stdout.flush()
     return EXIT_REJECTED if bool(table["reject"].fillna(False).astype(bool).any()) else EXIT_OK
@@ -352,6 +359,10 @@ def main(argv=None) -> int:
             raise InputError(f"--seed must be a non-negative int. Got {args.seed} instead.")
         if args.command == "demo":
             df, source = load_demo()
+        elif getattr(args, "engine", "pandas") != "pandas":
+            from ._distributed import open_files
+
+            df, source = open_files(args.file, args.engine, args.scheduler), args.file
         else:
             df = read_table(args.file)
             source = args.file
