@@ -63,6 +63,89 @@ def test_recurrence_error_is_bounded():
     assert np.max(np.abs(S - Sr)) < 1e-13 * x.size * 10
 
 
+def test_generic_nodes_out_of_range_and_nan(rng):
+    # arbitrary nodes (one polynomial sin/cos per value and node), a tile with values beyond
+    # the polynomial's range (redone with libm) and a NaN (propagates to its column only)
+    P = rng.standard_normal((3000, 3)) * 2
+    P[1500, 1] = 3.0e6          # K |a| > 1e5: this tile goes to libm
+    P[10, 2] = np.nan
+    nodes = np.array([0.13, 0.5, 1.1, 2.9, 7.3])
+    for step, nd in ((None, nodes), (0.3, 0.3 * np.arange(1, 12))):
+        C, S = ecf_sums(P, nd, step=step)
+        Cr, Sr = naive_ecf_sums(P[:, :2], nd)
+        np.testing.assert_allclose(C[:2], Cr, rtol=0, atol=ATOL_SUM * 3000)
+        np.testing.assert_allclose(S[:2], Sr, rtol=0, atol=ATOL_SUM * 3000)
+        assert np.isnan(C[2]).all() and np.isnan(S[2]).all()
+
+
+def test_affine_sums_and_row_moments(rng):
+    from normtest.ecf._passes import row_moments
+
+    X = 1e8 + 1e-3 * rng.standard_normal((3, 70000))
+    mom = row_moments(X)
+    mean = (mom["m"] + mom["c"]) / mom["inv_p"]
+    np.testing.assert_allclose(mean, X.mean(axis=1), rtol=1e-15)
+    np.testing.assert_allclose(mom["s"] / mom["inv_p"], X.std(axis=1), rtol=1e-9)
+    np.testing.assert_array_equal(mom["umax"] / mom["inv_p"], X.max(axis=1))
+    # the sums of z = ((x / p - m) - c) / s formed inside the kernel equal those of z formed first
+    Z = ((X * mom["inv_p"][:, None] - mom["m"][:, None]) - mom["c"][:, None]) / mom["s"][:, None]
+    nodes = 0.3 * np.arange(1, 25)
+    C, S = ecf_sums_rows(X, nodes, step=0.3, affine=(mom["inv_p"], mom["m"], mom["c"], 1 / mom["s"]))
+    Cz, Sz = ecf_sums_rows(Z, nodes, step=0.3)
+    np.testing.assert_allclose(C, Cz, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(S, Sz, rtol=0, atol=1e-9)
+
+
+def test_fused_epps_pulley_matches_unfused(rng):
+    import normtest
+    from normtest.ecf import univariate
+
+    x = 3.0 + 2.0 * rng.standard_normal(30000)
+    fused = normtest.epps_pulley(x, method="asymptotic").statistic
+    from normtest.ecf.core import standardize_rows
+
+    Y, _ = standardize_rows(x[None, :])
+    ref = univariate._statistic(np.ascontiguousarray(Y), 1.0, "auto", None)[0][0]
+    assert abs(fused - ref) <= 1e-12 * ref
+    # exact powers of two: the standardised data, hence the statistic, do not change
+    for f in (2.0**-990, 2.0**990):
+        assert abs(normtest.epps_pulley(f * x, method="asymptotic").statistic - fused) <= 1e-13 * fused
+
+
+def test_row_scan(rng):
+    from normtest.ecf._passes import row_scan
+
+    X = rng.standard_normal((500, 7)).astype(np.float32)
+    X[3, 2] = np.nan
+    X[9, 0] = np.inf
+    sq, nan_row, n_inf = row_scan(X)
+    ref = np.einsum("ij,ij->i", X.astype(np.float64), X.astype(np.float64))
+    ok = np.isfinite(ref)
+    np.testing.assert_allclose(sq[ok], ref[ok], rtol=1e-13)
+    assert nan_row.sum() == 1 and nan_row[3] and n_inf == 1
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT", "0") == "1", reason="reads compiled code")
+def test_hot_loops_are_vectorised():
+    # the rotation block and the anchor pass compile to packed SIMD code (xmm/ymm/zmm "pd" ops),
+    # with the polynomial inlined (no call left) and its Cody-Waite steps free of "reassoc"
+    import re
+
+    from normtest.ecf import _sincos
+
+    ecf_sums_rows(np.ones((8, 3000)), 0.1 * np.arange(1, 20), step=0.1)
+    block = _sincos.BLOCKS[_sincos.BLOCK]
+    asm = block.inspect_asm(block.signatures[0])
+    packed = re.findall(r"\bv?(?:mul|fmadd\d*|fmsub\d*|add)pd\b", asm)
+    assert len(packed) >= 4 * _sincos.BLOCK, len(packed)
+    sig = _sincos.anchor_pass.signatures[0]
+    llvm = _sincos.anchor_pass.inspect_llvm(sig)
+    assert re.search(r"<(2|4|8) x double>", llvm)
+    assert "sincos_poly" not in "".join(re.findall(r"call [^\n]*", llvm))
+    assert re.search(r"fmul nsz arcp contract <\d+ x double> %\w+, splat \(double 0x3FE45F306DC9C883\)",
+                     llvm) or re.search(r"fmul nsz arcp contract <\d+ x double>", llvm)
+
+
 def test_closed_form_against_mpmath(rng):
     y = rng.standard_normal(150)
     y = (y - y.mean()) / y.std()
@@ -115,6 +198,14 @@ def digest():
     res = normtest.epps_pulley(rng.standard_t(3, size=(3000, 2)), method=normtest.MonteCarlo(199, rng=3))
     h.update(np.asarray(res.statistic).tobytes())
     h.update(np.asarray(res.pvalue).tobytes())
+    h.update(np.asarray(normtest.epps_pulley(rng.standard_normal(300000)).statistic).tobytes())  # fused 1-D
+    import normtest.ecf._stream as sl
+    saved, sl._CHUNK_VALUES = sl._CHUNK_VALUES, 64 * 16  # many tiles on the worker pipeline
+    try:
+        res = normtest.sliced_epps_pulley(rng.standard_normal((5000, 6)).astype(np.float32), n_slices=16, rng=1)
+    finally:
+        sl._CHUNK_VALUES = saved
+    h.update(np.asarray(res.slice_statistics).tobytes())
     return h.hexdigest()
 
 
@@ -166,6 +257,11 @@ y = rng.standard_t(3, 120)
 assert np.isclose(ep_closed_form(y)[0], naive_ep_statistic(y), rtol=1e-12)
 res = normtest.epps_pulley(y, method="asymptotic")
 assert np.isclose(res.statistic, naive_ep_statistic(standardize(y)), rtol=1e-9)
+P[5, 1] = 4e6  # out-of-range tile (libm) and arbitrary nodes
+nodes = np.array([0.2, 0.9, 1.7])
+C, S = ecf_sums(P, nodes)
+Cr, Sr = naive_ecf_sums(P, nodes)
+assert np.allclose(C, Cr, atol=1e-10) and np.allclose(S, Sr, atol=1e-10)
 print("ok")
 """
 

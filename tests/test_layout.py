@@ -47,6 +47,8 @@ LAYER_OF = {
     "normtest.multivariate._kernels": "engines",
     "normtest.ecf.core": "engines",
     "normtest.ecf._stream": "engines",
+    "normtest.ecf._sincos": "engines",
+    "normtest.ecf._passes": "engines",
     "normtest._matrix": "engines",
     # null laws and quadrature rules
     "normtest.null": "laws",
@@ -83,7 +85,8 @@ UPWARD_ALLOWED = {
 #: Third-party packages that modules below the surface may import.
 REQUIRED = {"numpy", "scipy", "numba", "array_api_compat"}
 #: The one door to an optional dependency below the surface: module -> package.
-OPTIONAL_DOOR = {"normtest._progress": "tqdm"}   # progress_bar(); everyone else calls it
+OPTIONAL_DOOR = {"normtest._progress": "tqdm",   # progress_bar(); everyone else calls it
+                 "normtest.ecf._stream": "threadpoolctl"}  # BLAS pinned to 1 thread per worker, if installed
 
 MAX_LINES = 450
 #: Files allowed over MAX_LINES while they are being split (name the helper doing it).

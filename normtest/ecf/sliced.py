@@ -32,7 +32,7 @@ from .._validate import (
 )
 from ..null import MonteCarlo, check_method, monte_carlo_null
 from .._matrix import _as_matrix, _drop_nan_rows, _whitener, _check_directions, _null_batch
-from ._stream import _projected_sums, _max_row_norm
+from ._stream import _projected_sums, _max_row_norm, _scan
 from .rules import auto_rule, check_quadrature
 from .sliced_laws import _null_rule, _limit_null, _simulate_sliced, _sf_many, _gamma_null, _gram_key, _rule_key
 
@@ -187,7 +187,10 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     >>> print(round(float(res.statistic), 4), round(float(res.pvalue), 3))
     0.9254 0.606
     """
-    X, columns = _as_matrix(X)
+    X, columns = _as_matrix(X, copy=False)
+    sq, nan_row, n_inf = _scan(X)  # one pass: infinities, NaN rows, row norms (no copy of X)
+    if n_inf:
+        raise ValueError("`X` must not contain infinite values.")
     n_slices = check_int(n_slices, "n_slices", minimum=1)
     standardize = check_bool(standardize, "standardize")
     beta = check_float(beta, "beta", low=0.0)
@@ -210,7 +213,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         A, source = _check_directions(directions, D, n_slices, gen)
     M = 0 if A is None else A.shape[1]
     kind, rule = check_quadrature(quadrature, beta, exact_error=_NO_EXACT, preset_beta=True)
-    Xc = _drop_nan_rows(X, nan_policy)
+    Xc = _drop_nan_rows(X, nan_policy, bad=nan_row)
     settings = {"n_slices": M, "directions": source, "beta": beta, "reduction": reduction, "dim": D}
     common = dict(standardize=standardize, test="sliced_epps_pulley", columns=columns, directions=A,
                   seed=seed if source == "random" else None)
@@ -229,7 +232,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
 
     spread = None
     if kind == "auto":
-        spread = _max_row_norm(Xc, offset, W)
+        spread = _max_row_norm(Xc, offset, W) if W is not None else float(np.sqrt(np.max(sq[~nan_row])))
         rule = auto_rule(spread, beta)
     B = A if W is None else W @ A
     C, S = _projected_sums(Xc, B, rule, offset=offset)
