@@ -167,7 +167,9 @@ def read_table(path: str, sep=None, decimal=None):
         try:
             if sep is None or decimal is None:
                 guess = ("\t", ".") if name.endswith(".tsv") else sniff_csv(_head(path))
-                sep, decimal = sep or guess[0], decimal or guess[1]
+                if decimal is None:  # a decimal comma only with another separator
+                    decimal = guess[1] if (sep or guess[0]) == guess[0] else "."
+                sep = sep or guess[0]
             return pd.read_csv(path, sep=sep, decimal=decimal)
         except errors as exc:
             raise InputError(f"cannot read {path!r} as CSV: {_one_line(exc)}") from None
