@@ -120,7 +120,8 @@ class ECDFResult:
         Parameters
         ----------
         ax : matplotlib Axes, optional
-            Where to draw; ``None`` uses ``matplotlib.pyplot.gca()``.
+            Where to draw; ``None`` draws on a new figure (the rule of every
+            normtest plot, see :mod:`normtest.plotting`).
         band : {"dkw", "pointwise"} or None, default "dkw"
             Band to shade (see :meth:`confidence_band`), or None for none.
         confidence_level : float, default 0.95
@@ -133,14 +134,9 @@ class ECDFResult:
         """
         if band is not None:
             band = self.confidence_band(confidence_level, kind=band)
-        if ax is None:
-            try:
-                import matplotlib.pyplot as plt
-            except ImportError as exc:  # pragma: no cover - depends on the environment
-                raise ImportError(
-                    "ECDFResult.plot needs matplotlib: pip install matplotlib (or normtest[plot])."
-                ) from exc
-            ax = plt.gca()
+        from ..plotting import new_axes
+
+        ax = new_axes(ax, "ECDFResult.plot")
         x = self.support
         if x.size:
             span = x[-1] - x[0]
