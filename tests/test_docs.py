@@ -139,3 +139,23 @@ def test_validation_tables_are_generated():
         assert name in text
     for n in (20, 50, 100):
         assert f"n = {n}" in text
+
+
+_UNICODE_MATHS = re.compile("[ψχ²³√Σ∫βλ≤≥≠ᵀ∈ℝφΦ⁻₁₃‖±]")
+
+
+def _prose(text):
+    """The text outside fenced blocks, inline code and $...$ maths."""
+    text = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    return re.sub(r"`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$", "", text, flags=re.S)
+
+
+@pytest.mark.parametrize("page", ["index.md", "getting_started.md", "frame.md", "cli.md", "plotting.md",
+                                  "edf.md", "epps_pulley.md", "validation.md", "sliced.md"])
+def test_maths_is_latex_not_unicode(page):
+    with open(os.path.join(DOCS, page), encoding="utf-8") as fh:
+        text = fh.read()
+    if page == "sliced.md":  # its section on the null laws is written by another change
+        text = re.sub(r"^## Is my SIGReg value significant\?.*?(?=^## )", "", text, flags=re.S | re.M)
+    bad = [line.strip() for line in _prose(text).splitlines() if _UNICODE_MATHS.search(line)]
+    assert not bad, bad[:5]
