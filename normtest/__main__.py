@@ -42,7 +42,9 @@ def _split(values):
 
 def _build_parser():
     from ._version import __version__
-    from .frame import CORRECTIONS, FAMILIES, MULTIVARIATE_TESTS, UNIVARIATE_TESTS
+    from .frame import CORRECTIONS, FAMILIES, UNIVARIATE_TESTS, _available
+
+    univariate, joint = _available(False), _available(True)  # with the tests registered at run time
 
     parser = _Parser(
         prog="normtest",
@@ -55,8 +57,8 @@ def _build_parser():
 
     def common(p):
         p.add_argument("--test", action="append", metavar="NAME",
-                       help=f"test(s) to run, repeatable or comma-separated: {', '.join(UNIVARIATE_TESTS)} "
-                            "(default: all three)")
+                       help=f"test(s) to run, repeatable or comma-separated: {', '.join(univariate)} "
+                            f"(default: {', '.join(UNIVARIATE_TESTS)})")
         p.add_argument("--alpha", type=float, default=0.05, help="level of the decisions (default 0.05)")
         p.add_argument("--correction", default="holm", choices=CORRECTIONS, metavar="METHOD",
                        help="multiple-testing correction (a statsmodels multipletests method, or none; "
@@ -66,8 +68,8 @@ def _build_parser():
                             "'all' = every p-value of the table")
         p.add_argument("--multivariate", action="store_true",
                        help="add a joint test of the selected columns (sliced Epps-Pulley by default)")
-        p.add_argument("--multivariate-test", choices=MULTIVARIATE_TESTS, default=None, metavar="TEST",
-                       help=f"the joint test: {', '.join(MULTIVARIATE_TESTS)} (implies --multivariate)")
+        p.add_argument("--multivariate-test", choices=joint, default=None, metavar="TEST",
+                       help=f"the joint test: {', '.join(joint)} (implies --multivariate)")
         p.add_argument("--simple", action="store_true",
                        help="test the fully specified N(0, 1) instead of "
                             "'normal with unknown mean and variance'")
