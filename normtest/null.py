@@ -15,14 +15,12 @@ simulation would have.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-
+from ._cache import BoundedCache, clear_all
+from ._progress import progress_bar
 from ._validate import check_int, check_rng
 
 __all__ = [
@@ -125,27 +123,62 @@ class NullDistribution:
         return f"{type(self).__name__}({items})"
 
 
-def _ppf_by_root(cdf, q, lo, hi):
-    """Invert a monotone cdf by bracketing + Brent's method (vectorised over q)."""
+def invert_cdf(cdf, q, lo, hi, *, grow=False, xtol=1e-14, rtol=1e-13):
+    """``inf{x >= lo : cdf(x) >= q}`` of a monotone `cdf`: the one ppf inverter of the package.
+
+    Brent's method on ``cdf(x) - q`` in ``[lo, hi]``, then the upper end of Brent's final
+    bracket when the root it returns falls just short, so ``cdf(ppf(q)) >= q`` always holds
+    (and a jump of the cdf is found at the jump).
+
+    Parameters
+    ----------
+    cdf : callable
+        Monotone non-decreasing function of a float (called one point at a time: laws
+        such as Imhof's cost milliseconds a point, so few calls beat a vectorised bisection).
+    q : array_like
+        Probabilities. 0 gives `lo`, 1 gives +inf, NaN or values outside [0, 1] give NaN.
+    lo, hi : float
+        Lower end of the support and an upper bracket.
+    grow : bool, default False
+        ``False``: `hi` is the end of the support, and ``q > cdf(hi)`` gives +inf.
+        ``True``: `hi` is only a first bracket, doubled away from `lo` (up to 1e12) until
+        ``cdf(hi) >= q``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from normtest.null import invert_cdf
+    >>> print(np.round(invert_cdf(lambda x: 1 - np.exp(-x), [0.0, 0.5, 1.0], 0.0, 1.0, grow=True), 6))
+    [0.       0.693147      inf]
+    """
+    from scipy import optimize
+
     q = np.asarray(q, dtype=float)
     out = np.full(q.shape, np.nan)
-    flat_q = q.reshape(-1)
-    flat_out = out.reshape(-1)
+    flat_q, flat = q.reshape(-1), out.reshape(-1)
+    lo, hi = float(lo), float(hi)
     for i, qi in enumerate(flat_q):
-        if not 0 <= qi <= 1:
+        if not 0.0 <= qi <= 1.0:
             continue
-        if qi == 0:
-            flat_out[i] = lo
+        if qi == 0.0:
+            flat[i] = lo
             continue
-        if qi == 1:
-            flat_out[i] = np.inf
+        if qi == 1.0:
+            flat[i] = np.inf
             continue
-        a, b = lo, hi
-        while float(cdf(b)) < qi and b < 1e8:
-            b *= 2.0
-        from scipy import optimize
-
-        flat_out[i] = optimize.brentq(lambda t: float(cdf(t)) - qi, a, b, xtol=1e-12, rtol=1e-12)
+        b = hi
+        while grow and float(cdf(b)) < qi and b - lo < 1e12:
+            b = lo + 2.0 * (b - lo)
+        if float(cdf(b)) < qi:
+            flat[i] = np.inf
+            continue
+        if float(cdf(lo)) >= qi:
+            flat[i] = lo
+            continue
+        r = optimize.brentq(lambda t: float(cdf(t)) - qi, lo, b, xtol=xtol, rtol=rtol)
+        if float(cdf(r)) < qi:  # the sign change is within xtol + rtol |r| above r
+            r = min(b, r + xtol + rtol * abs(r))
+        flat[i] = r
     return out[()] if out.ndim == 0 else out
 
 
@@ -189,7 +222,7 @@ class AnalyticNull(NullDistribution):
     def ppf(self, q):
         if self._ppf is not None:
             return self._ppf(q)
-        return _ppf_by_root(self.cdf, q, *self.support)
+        return invert_cdf(self.cdf, q, *self.support, grow=True)
 
     def describe(self):
         return {"kind": self.name, **self.params}
@@ -247,15 +280,13 @@ class MonteCarloNull(NullDistribution):
 # Monte-Carlo engine with a cache of simulated nulls
 # ---------------------------------------------------------------------------
 
-_CACHE: "OrderedDict[tuple, tuple]" = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_CACHE_MAX_BYTES = 256 * 2**20
+# (null, generator state after the simulation) per key, bounded by the samples' bytes
+_CACHE = BoundedCache(max_bytes=256 * 2**20, sizeof=lambda entry: entry[0].sample.nbytes)
 
 
 def clear_null_cache() -> None:
-    """Forget every cached Monte-Carlo null distribution."""
-    with _CACHE_LOCK:
-        _CACHE.clear()
+    """Forget every cached null distribution (simulated, limit laws, tables): all of the package's caches."""
+    clear_all()
 
 
 def _state_key(gen: np.random.Generator):
@@ -293,10 +324,7 @@ def monte_carlo_null(key: tuple, simulate: Callable[[int, np.random.Generator], 
     B = method.n_resamples
     batch = method.batch or default_batch(values_per_resample)
     full_key = (key, B, batch, _state_key(gen))
-    with _CACHE_LOCK:
-        hit = _CACHE.get(full_key)
-        if hit is not None:
-            _CACHE.move_to_end(full_key)
+    hit = _CACHE.get(full_key)
     if hit is not None:
         null, end_state = hit
         gen.bit_generator.state = end_state
@@ -304,27 +332,15 @@ def monte_carlo_null(key: tuple, simulate: Callable[[int, np.random.Generator], 
 
     seed = _seed_of(gen) if rng_override is None and not isinstance(method.rng, np.random.Generator) else None
     out = np.empty(B)
-    bar = None
-    if method.progress:
-        from tqdm.auto import tqdm  # optional dependency, imported only when shown
-
-        bar = tqdm(total=B, desc=f"{key[0]} null", unit="resample")
-    done = 0
-    while done < B:
-        size = min(batch, B - done)
-        out[done:done + size] = simulate(size, gen)
-        done += size
-        if bar is not None:
+    with progress_bar(method.progress, total=B, desc=f"{key[0]} null", unit="resample") as bar:
+        done = 0
+        while done < B:
+            size = min(batch, B - done)
+            out[done:done + size] = simulate(size, gen)
+            done += size
             bar.update(size)
-    if bar is not None:
-        bar.close()
     null = MonteCarloNull(out, params=dict(params or {}), seed=seed)
-    with _CACHE_LOCK:
-        _CACHE[full_key] = (null, gen.bit_generator.state)
-        total = sum(v[0].sample.nbytes for v in _CACHE.values())
-        while total > _CACHE_MAX_BYTES and len(_CACHE) > 1:
-            _, (old, _) = _CACHE.popitem(last=False)
-            total -= old.sample.nbytes
+    _CACHE.put(full_key, (null, gen.bit_generator.state))
     return null
 
 
@@ -337,20 +353,3 @@ def _seed_of(gen: np.random.Generator):
     if isinstance(entropy, (int, np.integer)):
         return int(entropy)
     return None
-
-
-@dataclass(frozen=True)
-class PValueResult:
-    pvalue: np.ndarray
-    se: np.ndarray | None
-
-
-def monte_carlo_pvalue(null: MonteCarloNull, statistic) -> PValueResult:
-    p = np.asarray(null.sf(statistic), dtype=float)
-    return PValueResult(p, np.asarray(null.pvalue_se(statistic)))
-
-
-def sf_clip(p):
-    """Clip p-values into [0, 1] (guards series/approximation round-off)."""
-    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
-    return p[()] if p.ndim == 0 else p

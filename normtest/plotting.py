@@ -14,37 +14,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from ._figures import new_axes, null_density, null_range, projections, qq_envelope, qq_line
+from ._figures import sample as _sample
 from ._validate import as_float_sample, check_float, check_int, check_bool
 
-__all__ = ["plot_ecdf", "plot_qq", "plot_ecf", "plot_projections", "plot_null"]
-
-
-def new_axes(ax, caller="normtest.plotting"):
-    """`ax`, or the Axes of a new pyplot figure when `ax` is None (the rule of every normtest plot)."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - matplotlib is installed in the test environment
-        raise ImportError(
-            f"{caller} needs matplotlib: pip install 'normtest[plot]' (or matplotlib)"
-        ) from exc
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots()
-    return ax
-
-
-def _sample(x, standardize, name="x"):
-    x = as_float_sample(x, name).ravel()
-    x = x[~np.isnan(x)]
-    if x.size < 2:
-        raise ValueError(f"`{name}` must have at least 2 non-missing values. Got {x.size} instead.")
-    if check_bool(standardize, "standardize"):
-        sd = x.std(ddof=1)
-        if not sd > 0:
-            raise ValueError(f"`{name}` must not be constant when `standardize` is True.")
-        x = (x - x.mean()) / sd
-    return x
+__all__ = ["plot_ecdf", "plot_qq", "plot_ecf", "plot_projections", "plot_null", "draw_ecdf"]
 
 
 def plot_ecdf(x, *, standardize=True, confidence_level=0.95, ax=None, **kwargs):
@@ -167,7 +141,7 @@ def plot_qq(x, *, standardize=True, line="s", confidence_level=0.95, ax=None, **
     kwargs.setdefault("zorder", 3)
     ax.plot(osm, osr, **kwargs)
     if line is not None:
-        a, b = _qq_line(line, osm, osr)
+        a, b = qq_line(line, osm, osr)
         ax.axline((0.0, a), slope=b, color="C3", linewidth=1, label=f"line {line!r}")
         if level is not None:
             lo, hi = qq_envelope(osr.size, level)
@@ -176,35 +150,6 @@ def plot_qq(x, *, standardize=True, line="s", confidence_level=0.95, ax=None, **
     ax.set_xlabel("N(0, 1) quantile")
     ax.set_ylabel("ordered standardised sample" if standardize else "ordered sample")
     return ax
-
-
-def qq_envelope(n, confidence_level=0.95):
-    """Pointwise N(0, 1) quantiles ``(low, high)`` of the i-th of n ordered values, i = 1..n.
-
-    The i-th order statistic of n uniforms is Beta(i, n + 1 - i); its
-    central `confidence_level` interval mapped through the normal quantile.
-    """
-    from scipy import stats
-
-    i = np.arange(1, n + 1)
-    tail = (1.0 - confidence_level) / 2.0
-    return (special.ndtri(stats.beta.ppf(tail, i, n + 1 - i)),
-            special.ndtri(stats.beta.ppf(1.0 - tail, i, n + 1 - i)))
-
-
-def _qq_line(line, osm, osr):
-    """(intercept, slope) of a Q–Q reference line."""
-    if line == "45":
-        return 0.0, 1.0
-    if line == "s":
-        return float(osr.mean()), float(osr.std(ddof=1))
-    if line == "r":
-        slope, intercept = np.polyfit(osm, osr, 1)
-        return float(intercept), float(slope)
-    q25, q75 = np.percentile(osr, [25, 75])  # "q": through the quartiles
-    z25, z75 = special.ndtri([0.25, 0.75])
-    slope = (q75 - q25) / (z75 - z25)
-    return float(q25 - slope * z25), float(slope)
 
 
 def plot_ecf(x, *, standardize=True, quadrature="auto", t_max=None, ax=None, **kwargs):
@@ -335,37 +280,7 @@ def plot_projections(X, directions=4, *, standardize=False, rng=None, bins="auto
     >>> len(ax.patches)
     3
     """
-    from ._validate import check_rng
-
-    X = as_float_sample(X, "X")
-    if X.ndim != 2:
-        raise ValueError(f"`X` must be a 2-D array of shape (N, D). Got {X.ndim} dimension(s) instead.")
-    X = X[~np.isnan(X).any(axis=1)]
-    n, d = X.shape
-    if n < 2:
-        raise ValueError(f"`X` must have at least 2 complete rows. Got {n} instead.")
-    if isinstance(directions, (int, np.integer)) and not isinstance(directions, (bool, np.bool_)):
-        m = check_int(directions, "directions", minimum=1)
-        A = check_rng(rng).standard_normal((d, m))
-    else:
-        A = as_float_sample(directions, "directions")
-        if A.ndim == 1:
-            A = A[:, None]
-        if A.ndim != 2 or A.shape[0] != d:
-            raise ValueError(f"`directions` must have shape (D, M) with D = {d}. "
-                             f"Got shape {A.shape} instead.")
-    norms = np.linalg.norm(A, axis=0)
-    if not np.all(np.isfinite(norms) & (norms > 0)):
-        raise ValueError("`directions` must be finite and non-zero.")
-    A = A / norms
-    if check_bool(standardize, "standardize"):
-        Xc = X - X.mean(axis=0)
-        cov = Xc.T @ Xc / n
-        w, V = np.linalg.eigh(cov)
-        if not w.min() > 1e-12 * max(w.max(), 1e-300):
-            raise ValueError("`X` has a singular covariance matrix; cannot standardize.")
-        X = Xc @ (V / np.sqrt(w)) @ V.T
-    P = X @ A
+    P = projections(X, directions, standardize, rng)
     ax = new_axes(ax)
     kwargs.setdefault("histtype", "step")
     kwargs.setdefault("density", True)
@@ -443,7 +358,7 @@ def plot_null(result, *, ax=None, bins=60, **kwargs):
         top = float(np.quantile(sample, 0.999))
         lo = float(sample.min())
     else:
-        lo, top = _null_range(null)
+        lo, top = null_range(null)
     hi = max(top, stat * 1.05 if np.isfinite(stat) else top)
     if sample is None:
         grid = np.linspace(lo, hi, 600)
@@ -465,45 +380,53 @@ def plot_null(result, *, ax=None, bins=60, **kwargs):
     return ax
 
 
-def null_density(null, grid, knots=8):
-    """Density of an analytic `null` on `grid` (> 0): derivative of a smooth fit to its CDF.
+def draw_ecdf(result, *, ax=None, band="dkw", confidence_level=0.95, **kwargs):
+    """Draw an :class:`~normtest.ECDFResult` as a step function (``ECDFResult.plot``), with a band.
 
-    Fits ``probit(F(x))`` by a least-squares cubic spline in ``log x`` over
-    the range where ``1e-7 < F < 1 - 1e-9`` (NaN outside it, 0 below a
-    statistic of 0); see :func:`plot_null` for why.
+    Parameters
+    ----------
+    result : ECDFResult
+    ax : matplotlib Axes, optional
+        Where to draw; ``None`` draws on a new figure (the rule of every normtest plot).
+    band : {"dkw", "pointwise"} or None, default "dkw"
+        Band to shade (see ``ECDFResult.confidence_band``), or None for none.
+    confidence_level : float, default 0.95
+    **kwargs
+        Passed to the one ``Axes.step`` call that draws F_n.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import normtest
+    >>> from normtest.plotting import draw_ecdf
+    >>> ax = draw_ecdf(normtest.ecdf(np.random.default_rng(0).normal(size=50)), band="pointwise")
+    >>> ax.get_ylabel()
+    'cumulative probability'
     """
-    from scipy.interpolate import make_lsq_spline
-
-    grid = np.asarray(grid, dtype=float)
-    top = float(np.max(grid))
-    lo = max(float(np.min(grid[grid > 0])) if np.any(grid > 0) else top * 1e-3, top * 1e-4)
-    xs = np.geomspace(lo, top, 800)
-    F = np.maximum.accumulate(np.clip(np.asarray(null.cdf(xs), dtype=float), 0.0, 1.0))
-    keep = (F > 1e-7) & (F < 1.0 - 1e-9)
-    out = np.full(grid.shape, np.nan)
-    out[grid <= 0] = 0.0
-    if keep.sum() < 4 * knots:
-        return out
-    u, zf = np.log(xs[keep]), special.ndtri(F[keep])
-    inner = np.quantile(u, np.linspace(0.0, 1.0, knots + 2)[1:-1])
-    t = np.r_[[u[0]] * 4, inner, [u[-1]] * 4]
-    spl = make_lsq_spline(u, zf, t, k=3)
-    inside = (grid >= xs[keep][0]) & (grid <= xs[keep][-1])
-    lg = np.log(grid[inside])
-    slope = np.maximum(spl.derivative()(lg), 0.0)
-    out[inside] = np.exp(-0.5 * spl(lg) ** 2) / np.sqrt(2.0 * np.pi) * slope / grid[inside]
-    return out
-
-
-def _null_range(null):
-    """Plot range of an analytic null: from its lower end to its 99.9% quantile."""
-    try:
-        lo = float(null.ppf(0.0005))
-        hi = float(null.ppf(0.999))
-    except (NotImplementedError, ValueError, ArithmeticError):
-        lo, hi = float("nan"), float("nan")
-    if not np.isfinite(lo):
-        lo = 0.0
-    if not (np.isfinite(hi) and hi > lo):
-        hi = lo + 1.0
-    return lo, hi
+    if band is not None:
+        band = result.confidence_band(confidence_level, kind=band)
+    ax = new_axes(ax, "ECDFResult.plot")
+    x = result.support
+    if x.size:
+        span = x[-1] - x[0]
+        pad = 0.05 * span if span > 0 else 0.5
+        xs = np.concatenate([[x[0] - pad], x, [x[-1] + pad]])
+        ys = np.concatenate([[0.0], result.probabilities, [result.probabilities[-1]]])
+    else:  # pragma: no cover - an ECDF always has at least one point
+        xs = ys = np.array([])
+    if band is not None and x.size:
+        xb = np.concatenate([x, [xs[-1]]])
+        ax.fill_between(xb, np.append(band.low, band.low[-1]), np.append(band.high, band.high[-1]),
+                        step="post", alpha=0.25, linewidth=0,
+                        label=f"{100 * band.confidence_level:g}% {band.kind} band")
+    kwargs.setdefault("label", "ECDF")
+    ax.step(xs, ys, where="post", **kwargs)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("cumulative probability")
+    return ax

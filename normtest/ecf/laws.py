@@ -29,12 +29,12 @@ limit law's quantiles and, between levels, linearly in the normal score of p.
 
 from __future__ import annotations
 
-import functools
 import os
 
 import numpy as np
 from scipy import special
 
+from .._cache import BoundedCache, memoize
 from ..null import NullDistribution
 
 __all__ = ["covariances", "rule_eigenvalues", "exact_eigenvalues", "asymptotic_null",
@@ -87,7 +87,7 @@ def exact_mean(beta: float, standardize: bool) -> float:
     return 1.0 - a ** -0.5 * (1.0 + b2 / a + 1.5 * b2 * b2 / (a * a))
 
 
-@functools.lru_cache(maxsize=32)
+@memoize(32)
 def exact_eigenvalues(beta: float, standardize: bool):
     """(eigenvalues, tail) of the exact statistic's limit law (Gauss–Hermite discretisation)."""
     nodes, weights = _gh_rule(beta)
@@ -98,20 +98,21 @@ def exact_eigenvalues(beta: float, standardize: bool):
     return lam, tail
 
 
-_ASYM_CACHE: dict = {}
+_ASYM_CACHE = BoundedCache(max_entries=64)
 
 
 def asymptotic_null(beta: float, standardize: bool, rule=None):
     """The limit law ``sum lambda chi2_1 (+ tail)`` for the exact statistic or a rule."""
-    from .._sumchi2 import SumChi2Null
-
     if rule is None:
         key = ("exact", float(beta), bool(standardize))
     else:
         key = (rule.name, rule.nodes.tobytes(), rule.weights.tobytes(), bool(standardize))
-    hit = _ASYM_CACHE.get(key)
-    if hit is not None:
-        return hit
+    return _ASYM_CACHE.get_or_make(key, lambda: _asymptotic_null(beta, standardize, rule))
+
+
+def _asymptotic_null(beta, standardize, rule):
+    from .._sumchi2 import SumChi2Null
+
     if rule is None:
         lam, tail = exact_eigenvalues(float(beta), bool(standardize))
         params = {"test": "epps_pulley", "statistic": "exact", "beta": float(beta),
@@ -120,11 +121,7 @@ def asymptotic_null(beta: float, standardize: bool, rule=None):
         lam = rule_eigenvalues(rule.nodes, rule.weights, standardize)
         tail = 0.0
         params = {"test": "epps_pulley", "statistic": rule.name, "standardize": bool(standardize)}
-    null = SumChi2Null(lam, tail, name="asymptotic-sum-chi2", params=params)
-    if len(_ASYM_CACHE) > 64:
-        _ASYM_CACHE.clear()
-    _ASYM_CACHE[key] = null
-    return null
+    return SumChi2Null(lam, tail, name="asymptotic-sum-chi2", params=params)
 
 
 def exact_moments(n: int, beta: float = 1.0):
@@ -166,7 +163,7 @@ def rule_moments(rule, n: int):
 _TABLE_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "ep_tables.npz")
 
 
-@functools.lru_cache(maxsize=1)
+@memoize(1)
 def _load_tables():
     if not os.path.exists(_TABLE_FILE):
         return None
@@ -239,7 +236,7 @@ class TableNull(NullDistribution):
         return {"kind": "table", "n": self.n, "standardize": self.standardize, **self.info}
 
 
-_TABLE_NULLS: dict = {}
+_TABLE_NULLS = BoundedCache(max_entries=256)
 
 
 def table_null(n: int, standardize: bool):
@@ -273,7 +270,5 @@ def table_null(n: int, standardize: bool):
     info = {"source": "normtest/data/ep_tables.npz", "n_resamples": int(tabs["n_resamples"]),
             "n_min": int(ns[0]), "n_max": int(ns[-1])}
     null = TableNull(n, standardize, p_grid, q, limit, info, (float(q_inf[0]), float(q_inf[-1])))
-    if len(_TABLE_NULLS) > 256:
-        _TABLE_NULLS.clear()
-    _TABLE_NULLS[key] = null
+    _TABLE_NULLS.put(key, null)
     return null

@@ -34,11 +34,14 @@ from .._validate import (
 from ..null import MonteCarlo, check_method, monte_carlo_null
 from .._matrix import _as_matrix, _drop_nan_rows, _whitener, _check_directions, _null_batch
 from ._stream import _projected_sums, _max_row_norm
+from .rules import auto_rule, check_quadrature
 from .sliced_laws import _null_rule, _limit_null, _simulate_sliced, _sf_many, _gamma_null, _gram_key, _rule_key
 
 __all__ = ["sliced_epps_pulley", "SlicedResult"]
 
 _MAX_EIGEN_SLICES = 512  # beyond this many slices the "mean" p-value uses a moment-matched gamma
+_NO_EXACT = ("`quadrature='exact'` is not available for the sliced test; use 'auto' "
+             "(exact to ~1e-10) or directions='all'.")
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -77,26 +80,6 @@ class SlicedResult(TestResult):
     def __repr__(self) -> str:
         head, _, rest = super().__repr__().partition("\n")
         return f"{head}\n    H0: {self.hypothesis},\n{rest}"
-
-
-def _resolve_rule(quadrature, beta, spread):
-    from .rules import QuadratureRule, get_rule
-
-    if isinstance(quadrature, str) and quadrature in ("lejepa", "paper") and beta != 1.0:
-        raise ValueError(
-            f"`beta` must be 1.0 with quadrature={quadrature!r}: the LeJEPA presets fix the weight "
-            f"exp(-t^2/2). Got beta={beta} instead (use quadrature='auto' for another width)."
-        )
-    if isinstance(quadrature, str) and quadrature == "exact":
-        raise ValueError("`quadrature='exact'` is not available for the sliced test; use 'auto' "
-                         "(exact to ~1e-10) or directions='all'.")
-    if not isinstance(quadrature, (str, QuadratureRule, tuple, list)):
-        raise TypeError(
-            "`quadrature` must be 'auto', 'lejepa', 'paper', 'gauss-hermite', a QuadratureRule or a "
-            f"(nodes, weights) pair. Got {quadrature!r} instead."
-        )
-    return get_rule(quadrature, beta, spread=spread)
-
 
 
 # ---------------------------------------------------------------------------
@@ -246,8 +229,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     else:
         A, source = _check_directions(directions, D, n_slices, gen)
     M = 0 if A is None else A.shape[1]
-    if isinstance(quadrature, str):
-        check_choice(quadrature, "quadrature", ("auto", "lejepa", "paper", "gauss-hermite", "exact"))
+    kind, rule = check_quadrature(quadrature, beta, exact_error=_NO_EXACT, preset_beta=True)
     Xc = _drop_nan_rows(X, nan_policy)
     settings = {"n_slices": M, "directions": source, "beta": beta, "reduction": reduction, "dim": D}
     common = dict(standardize=standardize, test="sliced_epps_pulley", columns=columns, directions=A,
@@ -269,8 +251,10 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     if all_dirs:
         return _all_directions(Xc, offset, W, beta, method, gen, n, settings, common)
 
-    spread = _max_row_norm(Xc, offset, W) if (isinstance(quadrature, str) and quadrature == "auto") else None
-    rule = _resolve_rule(quadrature, beta, spread)
+    spread = None
+    if kind == "auto":
+        spread = _max_row_norm(Xc, offset, W)
+        rule = auto_rule(spread, beta)
     B = A if W is None else W @ A
     C, S = _projected_sums(Xc, B, rule, offset=offset)
     slice_stats = rule.statistic(C, S, np.full(M, float(n)))
@@ -299,8 +283,6 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
                 factor = vecs * np.sqrt(np.clip(vals, 0, None))
         if rule.name == "auto":
             def rule_for(P, _b=beta, _s=spread):
-                from .rules import auto_rule
-
                 return auto_rule(max(_s, float(np.abs(P).max())), _b)
         else:
             def rule_for(P, _r=rule):
