@@ -21,7 +21,7 @@ import numpy as np
 
 from ._cache import BoundedCache, clear_all
 from ._progress import progress_bar
-from ._validate import check_int, check_rng
+from ._validate import check_bool, check_int, check_rng
 
 __all__ = [
     "MonteCarlo",
@@ -65,8 +65,6 @@ class MonteCarlo:
         if rng is not None and not isinstance(rng, np.random.Generator):
             check_rng(rng)  # validate eagerly
         self.rng = rng
-        from ._validate import check_bool
-
         self.progress = check_bool(progress, "progress")
 
     def settings(self) -> dict:
@@ -123,18 +121,19 @@ class NullDistribution:
         return f"{type(self).__name__}({items})"
 
 
-def invert_cdf(cdf, q, lo, hi, *, grow=False, xtol=1e-14, rtol=1e-13):
+def invert_cdf(cdf, q, lo, hi, *, grow=False, xtol=1e-300, rtol=1e-13, max_iter=200):
     """``inf{x >= lo : cdf(x) >= q}`` of a monotone `cdf`: the one ppf inverter of the package.
 
-    Brent's method on ``cdf(x) - q`` in ``[lo, hi]``, then the upper end of Brent's final
-    bracket when the root it returns falls just short, so ``cdf(ppf(q)) >= q`` always holds
-    (and a jump of the cdf is found at the jump).
+    Chandrupatla's bracketing method on ``cdf(x) - q`` (inverse quadratic interpolation
+    when it is safe, bisection otherwise; the method of ``scipy.optimize.elementwise``),
+    vectorised over `q`, returning the bracket's upper end: ``cdf(ppf(q)) >= q`` always
+    holds and a jump of the cdf is found at the jump.
 
     Parameters
     ----------
     cdf : callable
-        Monotone non-decreasing function of a float (called one point at a time: laws
-        such as Imhof's cost milliseconds a point, so few calls beat a vectorised bisection).
+        Monotone non-decreasing, vectorised over an array argument (one call per
+        iteration serves every `q`: laws such as Imhof's cost milliseconds a point).
     q : array_like
         Probabilities. 0 gives `lo`, 1 gives +inf, NaN or values outside [0, 1] give NaN.
     lo, hi : float
@@ -143,6 +142,8 @@ def invert_cdf(cdf, q, lo, hi, *, grow=False, xtol=1e-14, rtol=1e-13):
         ``False``: `hi` is the end of the support, and ``q > cdf(hi)`` gives +inf.
         ``True``: `hi` is only a first bracket, doubled away from `lo` (up to 1e12) until
         ``cdf(hi) >= q``.
+    xtol, rtol : float
+        The answer is within ``xtol + rtol |x|`` above the generalised inverse.
 
     Examples
     --------
@@ -151,34 +152,66 @@ def invert_cdf(cdf, q, lo, hi, *, grow=False, xtol=1e-14, rtol=1e-13):
     >>> print(np.round(invert_cdf(lambda x: 1 - np.exp(-x), [0.0, 0.5, 1.0], 0.0, 1.0, grow=True), 6))
     [0.       0.693147      inf]
     """
-    from scipy import optimize
+    def F(x):
+        return np.asarray(cdf(x), dtype=float).reshape(np.shape(x))
 
     q = np.asarray(q, dtype=float)
-    out = np.full(q.shape, np.nan)
-    flat_q, flat = q.reshape(-1), out.reshape(-1)
+    flat_q = q.reshape(-1)
+    out = np.full(flat_q.shape, np.nan)
     lo, hi = float(lo), float(hi)
-    for i, qi in enumerate(flat_q):
-        if not 0.0 <= qi <= 1.0:
-            continue
-        if qi == 0.0:
-            flat[i] = lo
-            continue
-        if qi == 1.0:
-            flat[i] = np.inf
-            continue
-        b = hi
-        while grow and float(cdf(b)) < qi and b - lo < 1e12:
-            b = lo + 2.0 * (b - lo)
-        if float(cdf(b)) < qi:
-            flat[i] = np.inf
-            continue
-        if float(cdf(lo)) >= qi:
-            flat[i] = lo
-            continue
-        r = optimize.brentq(lambda t: float(cdf(t)) - qi, lo, b, xtol=xtol, rtol=rtol)
-        if float(cdf(r)) < qi:  # the sign change is within xtol + rtol |r| above r
-            r = min(b, r + xtol + rtol * abs(r))
-        flat[i] = r
+    valid = (flat_q >= 0.0) & (flat_q <= 1.0)
+    out[valid & (flat_q == 0.0)] = lo
+    out[valid & (flat_q == 1.0)] = np.inf
+    idx = np.flatnonzero(valid & (flat_q > 0.0) & (flat_q < 1.0))
+    qq = flat_q[idx]
+    b = np.full(idx.shape, hi)
+    fb = F(b) - qq
+    while grow and (fb < 0).any() and (b - lo < 1e12).any():
+        more = (fb < 0) & (b - lo < 1e12)
+        b[more] = lo + 2.0 * (b[more] - lo)
+        fb[more] = F(b[more]) - qq[more]
+    out[idx[fb < 0]] = np.inf
+    fa = F(np.full(idx.shape, lo)) - qq
+    out[idx[(fb >= 0) & (fa >= 0)]] = lo
+    work = (fb >= 0) & (fa < 0)
+    idx, qq, b, fb, fa = idx[work], qq[work], b[work], fb[work], fa[work]
+    # Chandrupatla (1997): a = newest point, [a, b] brackets the crossing, c = the point dropped
+    a, b_ = np.full(idx.shape, lo), b
+    fa, fb_ = fa, fb
+    c, fc = a.copy(), fa.copy()
+    t = np.full(idx.shape, 0.5)
+    act = np.ones(idx.shape, dtype=bool)
+    res = b.copy()
+    for _ in range(max_iter):
+        if not act.any():
+            break
+        xt = a + t * (b_ - a)
+        ft = np.zeros(idx.shape)
+        ft[act] = F(xt[act]) - qq[act]
+        same = (ft >= 0) == (fa >= 0)
+        c = np.where(act, np.where(same, a, b_), c)
+        fc = np.where(act, np.where(same, fa, fb_), fc)
+        b_ = np.where(act & ~same, a, b_)
+        fb_ = np.where(act & ~same, fa, fb_)
+        a = np.where(act, xt, a)
+        fa = np.where(act, ft, fa)
+        upper = np.where(fa >= 0, a, b_)              # the bracket end with cdf >= q
+        tol = 0.5 * (xtol + rtol * np.abs(upper))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tlim = tol / np.abs(b_ - a)
+            done = act & ((tlim > 0.5) | (fa == 0))
+            res = np.where(done, upper, res)
+            act &= ~done
+            xi = (a - b_) / (c - b_)
+            phi = (fa - fb_) / (fc - fb_)
+            iqi = (phi * phi < xi) & ((1 - phi) ** 2 < 1 - xi)
+            t_iqi = fa / (fb_ - fa) * fc / (fb_ - fc) + (c - a) / (b_ - a) * fa / (fc - fa) * fb_ / (fc - fb_)
+        t = np.clip(np.where(iqi, t_iqi, 0.5), tlim, 1 - tlim)
+        t = np.where(np.isfinite(t), t, 0.5)
+    res = np.where(act, np.where(fa >= 0, a, b_), res)
+    b = res
+    out[idx] = b
+    out = out.reshape(q.shape)
     return out[()] if out.ndim == 0 else out
 
 

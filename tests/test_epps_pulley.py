@@ -9,7 +9,7 @@ import pytest
 from scipy import special
 
 from normtest import DegenerateDataWarning, MonteCarlo, SmallSampleWarning, epps_pulley
-from normtest.ecf.laws import (asymptotic_null, exact_eigenvalues, exact_moments, rule_eigenvalues,
+from normtest.ecf.laws import (asymptotic_null, exact_eigenvalues, simple_moments as exact_moments, rule_eigenvalues,
                                rule_moments, table_null)
 from normtest.ecf._kernels import ep_closed_form
 from normtest.ecf.rules import lejepa_rule

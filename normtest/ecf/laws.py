@@ -38,7 +38,7 @@ from .._cache import BoundedCache, memoize
 from ..null import NullDistribution
 
 __all__ = ["covariances", "rule_eigenvalues", "exact_eigenvalues", "asymptotic_null",
-           "exact_moments", "rule_moments", "table_null", "TableNull"]
+           "simple_moments", "composite_moments", "rule_moments", "table_null", "TableNull"]
 
 _GH_NODES = 160  # folded Gauss–Hermite nodes for the exact statistic's operator
 
@@ -78,13 +78,33 @@ def _gh_rule(beta: float, k: int = _GH_NODES):
     return beta * x[pos], 2.0 * w[pos]
 
 
-def exact_mean(beta: float, standardize: bool) -> float:
-    """Limit mean (= trace) of T_{n,beta}: exact at every n for the simple null (d = 1)."""
+def simple_moments(n: int, d: int = 1, beta: float = 1.0):
+    """Exact finite-n mean and variance of T_{n,beta} under N(0, I_d) (docs/theory.md §4.1).
+
+    The 1-D Epps–Pulley statistic is ``d = 1``; BHEP's simple null uses any `d`.
+    """
+    b2 = beta * beta
+    c = (1.0 + 2.0 * b2) ** (-d / 2)
+    sl2 = (1.0 + 4.0 * b2) ** (-d / 2) - 2.0 * ((1.0 + b2) * (1.0 + 3.0 * b2)) ** (-d / 2) + c * c
+    var = 2.0 * (1.0 - 1.0 / n) * sl2 + 4.0 / n * (((1.0 + b2) * (1.0 + 3.0 * b2)) ** (-d / 2) - c * c)
+    return 1.0 - c, var
+
+
+def composite_moments(d: int = 1, beta: float = 1.0):
+    """Henze–Wagner limit mean and variance of T_{n,beta} under the composite null (docs/theory.md §4.2)."""
     b2 = beta * beta
     a = 1.0 + 2.0 * b2
-    if not standardize:
-        return 1.0 - a ** -0.5
-    return 1.0 - a ** -0.5 * (1.0 + b2 / a + 1.5 * b2 * b2 / (a * a))
+    w = (1.0 + b2) * (1.0 + 3.0 * b2)
+    mu = 1.0 - a ** (-d / 2) * (1.0 + d * b2 / a + d * (d + 2) * b2 * b2 / (2 * a * a))
+    s2 = (2.0 * (1.0 + 4.0 * b2) ** (-d / 2)
+          + 2.0 * a ** (-d) * (1.0 + 2.0 * d * b2**2 / a**2 + 3.0 * d * (d + 2) * b2**4 / (4.0 * a**4))
+          - 4.0 * w ** (-d / 2) * (1.0 + 3.0 * d * b2**2 / (2.0 * w) + d * (d + 2) * b2**4 / (2.0 * w**2)))
+    return mu, s2
+
+
+def exact_mean(beta: float, standardize: bool) -> float:
+    """Limit mean (= trace) of T_{n,beta}, d = 1: exact at every n for the simple null."""
+    return (composite_moments(1, beta) if standardize else simple_moments(2, 1, beta))[0]
 
 
 @memoize(32)
@@ -124,16 +144,6 @@ def _asymptotic_null(beta, standardize, rule):
     return SumChi2Null(lam, tail, name="asymptotic-sum-chi2", params=params)
 
 
-def exact_moments(n: int, beta: float = 1.0):
-    """Exact finite-n mean and variance of T_{n,beta} under the simple null (docs/theory.md §4.1)."""
-    b2 = beta * beta
-    a = 1.0 + 2.0 * b2
-    w = (1.0 + b2) * (1.0 + 3.0 * b2)
-    sum_l2 = (1.0 + 4.0 * b2) ** -0.5 - 2.0 * w ** -0.5 + 1.0 / a
-    var = 2.0 * (1.0 - 1.0 / n) * sum_l2 + (4.0 / n) * (w ** -0.5 - 1.0 / a)
-    return 1.0 - a ** -0.5, var
-
-
 def rule_moments(rule, n: int):
     """Exact finite-n mean and variance of a rule's statistic under the simple null.
 
@@ -169,11 +179,6 @@ def _load_tables():
         return None
     with np.load(_TABLE_FILE) as f:
         return {k: f[k] for k in f.files}
-
-
-def _limit_quantiles(standardize: bool, p_grid):
-    null = asymptotic_null(1.0, standardize)
-    return np.asarray(null.isf(p_grid))
 
 
 class TableNull(NullDistribution):

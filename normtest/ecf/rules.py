@@ -159,8 +159,7 @@ def lejepa_rule() -> QuadratureRule:
 
 def paper_rule() -> QuadratureRule:
     """LeJEPA paper (Algorithm 1) rule: plain trapezoid on ``linspace(-5, 5, 17)`` times exp(-t^2/2)."""
-    rule = trapezoid_rule(-5.0, 5.0, 17, weight="lejepa", name="paper")
-    return rule
+    return trapezoid_rule(-5.0, 5.0, 17, weight="lejepa", name="paper")
 
 
 def gauss_hermite_rule(k: int = 64, beta: float = 1.0, name: str = "gauss-hermite") -> QuadratureRule:
@@ -190,7 +189,6 @@ def custom_rule(nodes, weights) -> QuadratureRule:
     nodes_f, weights_f = _fold(t, w)
     if nodes_f.size == 0:
         raise ValueError("`quadrature` needs at least one non-zero node.")
-    steps = np.diff(np.concatenate([[0.0], nodes_f])) if nodes_f.size else np.array([])
     step = None
     if nodes_f.size >= 2:
         d = np.diff(nodes_f)
@@ -198,7 +196,6 @@ def custom_rule(nodes, weights) -> QuadratureRule:
             nodes_f[0] / d[0], np.round(nodes_f[0] / d[0]), rtol=0, atol=1e-9
         ):
             step = float(d[0])
-    del steps
     return QuadratureRule("custom", nodes_f, weights_f, "custom", None, step)
 
 

@@ -14,7 +14,6 @@ random directions by their exact average over the sphere (a ``1F1`` kernel).
 """
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +36,7 @@ from ._stream import _projected_sums, _max_row_norm
 from .rules import auto_rule, check_quadrature
 from .sliced_laws import _null_rule, _limit_null, _simulate_sliced, _sf_many, _gamma_null, _gram_key, _rule_key
 
-__all__ = ["sliced_epps_pulley", "SlicedResult"]
+__all__ = ["sliced_epps_pulley", "SlicedResult", "sliced_pvalue"]
 
 _MAX_EIGEN_SLICES = 512  # beyond this many slices the "mean" p-value uses a moment-matched gamma
 _NO_EXACT = ("`quadrature='exact'` is not available for the sliced test; use 'auto' "
@@ -258,9 +257,80 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     B = A if W is None else W @ A
     C, S = _projected_sums(Xc, B, rule, offset=offset)
     slice_stats = rule.statistic(C, S, np.full(M, float(n)))
+    settings["quadrature"] = rule.describe()
+    stat, pvalue, pvalue_se, null, label, mom = sliced_pvalue(
+        slice_stats, n, A, rule, beta=beta, spread=spread, standardize=standardize, reduction=reduction,
+        method=method, gen=gen)
+    return SlicedResult(statistic=stat, pvalue=np.asarray(pvalue)[()], n=n, method=label, null=null,
+                        settings=settings, pvalue_se=pvalue_se, slice_statistics=slice_stats,
+                        null_moments=mom, quadrature=rule.describe(), **common)
+
+
+def _all_directions(X, offset, W, beta, method, gen, n, settings, common):
+    Y = np.ascontiguousarray(X, dtype=np.float64)
+    if W is not None:
+        Y = (Y - offset) @ W
+    D = Y.shape[1]
+    from ..multivariate._kernels import kernel_statistic
+
+    stat = kernel_statistic(Y, beta, "all")
+    standardize = common["standardize"]
+    settings["quadrature"] = None
+    mom = None
+    pvalue_se = None
+    if not standardize:
+        from .sliced_laws import allslice_moments
+
+        mom = dict(allslice_moments(n, D, beta), kind="exact")
+    if method is None and standardize:
+        method = MonteCarlo()
+    if isinstance(method, MonteCarlo):
+        from ..multivariate._kernels import allslice_batch
+
+        def simulate(size, g, _n=n, _d=D, _b2=beta * beta, _std=standardize):
+            Xs = _null_batch(g, size, _n, _d, _std)
+            return allslice_batch(np.ascontiguousarray(Xs), _b2, 0.5 * _d)
+
+        override = gen if method.rng is None else None
+        null = monte_carlo_null(("sliced_epps_pulley_all", n, D, beta, standardize), simulate, method,
+                                values_per_resample=n * D, params={"test": "sliced_epps_pulley", "n": n,
+                                                                   "directions": "all"},
+                                rng_override=override)
+        pvalue = null.sf(stat)
+        pvalue_se = null.pvalue_se(stat)
+        label = "monte-carlo"
+    else:
+        null = _gamma_null(mom["mean"], mom["var"], {"n": n, "dim": D, "beta": beta})
+        pvalue = float(null.sf(stat))
+        label = "gamma-moments"
+    return SlicedResult(statistic=stat, pvalue=np.asarray(pvalue)[()], n=n, method=label, null=null,
+                        settings=settings, pvalue_se=pvalue_se, slice_statistics=np.empty(0),
+                        null_moments=mom, quadrature=None, **common)
+
+
+def sliced_pvalue(slice_stats, n, A, rule, *, beta, spread, standardize, reduction, method, gen):
+    """The one p-value dispatch of the sliced test, from the slice statistics (any engine).
+
+    Parameters
+    ----------
+    slice_stats : ndarray, shape (M,)
+        The statistic of every slice under `rule` (``rule.statistic`` of the slice sums).
+    n : int
+        Sample size. A : ndarray, shape (D, M): the unit directions.
+    rule : QuadratureRule
+        The rule the statistics were computed with (for ``"auto"``, with its `spread`).
+    beta, spread, standardize, reduction, method, gen
+        As validated by :func:`sliced_epps_pulley` (`gen`: the Generator of `rng`, used by
+        Monte Carlo when ``method.rng`` is None).
+
+    Returns
+    -------
+    statistic, pvalue, pvalue_se, null, method_label, null_moments
+    """
+    M = A.shape[1]
+    D = A.shape[0]
     stat = {"mean": lambda s: s.mean(axis=-1), "max": lambda s: s.max(axis=-1),
             "none": lambda s: s}[reduction](slice_stats)
-    settings["quadrature"] = rule.describe()
     nrule = _null_rule(rule, beta)
     A_mom = A if reduction == "mean" else np.ones((1, 1))  # "max"/"none": one slice's moments
     if standardize:
@@ -316,59 +386,4 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
             else:
                 pvalue = min(1.0, M * float(null.sf(stat)))
                 label = "asymptotic-bonferroni"
-    return SlicedResult(statistic=stat, pvalue=np.asarray(pvalue)[()], n=n, method=label, null=null,
-                        settings=settings, pvalue_se=pvalue_se, slice_statistics=slice_stats,
-                        null_moments=mom, quadrature=rule.describe(), **common)
-
-
-def _all_statistic(Y, beta):
-    from ..multivariate._kernels import allslice_pair_rowsums, hyp1f1_half_neg_vec
-
-    n, d = Y.shape
-    b2 = beta * beta
-    pair = float(np.sum(allslice_pair_rowsums(Y, b2, 0.5 * d)))
-    sq = np.einsum("ij,ij->i", Y, Y)
-    single = float(np.sum(hyp1f1_half_neg_vec(b2 / (2.0 * (1.0 + b2)) * sq, 0.5 * d)))
-    return (n + 2.0 * pair) / n - 2.0 / math.sqrt(1.0 + b2) * single + n / math.sqrt(1.0 + 2.0 * b2)
-
-
-def _all_directions(X, offset, W, beta, method, gen, n, settings, common):
-    Y = np.ascontiguousarray(X, dtype=np.float64)
-    if W is not None:
-        Y = (Y - offset) @ W
-    D = Y.shape[1]
-    stat = _all_statistic(Y, beta)
-    standardize = common["standardize"]
-    settings["quadrature"] = None
-    mom = None
-    pvalue_se = None
-    if not standardize:
-        from .sliced_laws import allslice_moments
-
-        mom = dict(allslice_moments(n, D, beta), kind="exact")
-    if method is None and standardize:
-        method = MonteCarlo()
-    if isinstance(method, MonteCarlo):
-        from ..multivariate._kernels import allslice_batch
-
-        def simulate(size, g, _n=n, _d=D, _b2=beta * beta, _std=standardize):
-            Xs = _null_batch(g, size, _n, _d, _std)
-            return allslice_batch(np.ascontiguousarray(Xs), _b2, 0.5 * _d)
-
-        override = gen if method.rng is None else None
-        null = monte_carlo_null(("sliced_epps_pulley_all", n, D, beta, standardize), simulate, method,
-                                values_per_resample=n * D, params={"test": "sliced_epps_pulley", "n": n,
-                                                                   "directions": "all"},
-                                rng_override=override)
-        pvalue = null.sf(stat)
-        pvalue_se = null.pvalue_se(stat)
-        label = "monte-carlo"
-    else:
-        null = _gamma_null(mom["mean"], mom["var"], {"n": n, "dim": D, "beta": beta})
-        pvalue = float(null.sf(stat))
-        label = "gamma-moments"
-    return SlicedResult(statistic=stat, pvalue=np.asarray(pvalue)[()], n=n, method=label, null=null,
-                        settings=settings, pvalue_se=pvalue_se, slice_statistics=np.empty(0),
-                        null_moments=mom, quadrature=None, **common)
-
-
+    return stat, pvalue, pvalue_se, null, label, mom
