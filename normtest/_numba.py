@@ -23,6 +23,10 @@ bit-identical across thread counts and runs within one build; a build loaded
 from the cache may differ from a freshly compiled one in the last bits
 (measured: 1 ulp in a few kernels), because numba re-optimises inlined callees
 and fast-math allows re-association. ``tests/test_kernels.py`` checks both.
+
+Known gap: a kernel that takes another jitted function as an argument (the
+multivariate pair sums ``pair_rowsums``/``statistic_batch``) is compiled in every
+process, because numba's cache key holds the address of that function's type.
 """
 
 from __future__ import annotations

