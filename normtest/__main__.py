@@ -93,6 +93,12 @@ def _build_parser():
     check.add_argument("--decimal", default=None, metavar="CHAR",
                        help="decimal mark of a CSV file (default '.', or ',' for ';'-separated files "
                             "written with decimal commas)")
+    check.add_argument("--engine", choices=("pandas", "dask", "spark"), default="pandas",
+                       help="run out of core on dask or Spark (FILE may then be a glob such as "
+                            "'data/*.parquet'; the ECF tests run, see the docs' cluster page)")
+    check.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="dask scheduler (tcp://host:8786) or Spark master (spark://host:7077); "
+                            "default: on this machine")
     common(check)
 
     demo = sub.add_parser("demo", help="run the checks on a real dataset bundled with statsmodels",
@@ -233,7 +239,8 @@ def _run(df, source, args) -> int:
     elif args.format == "csv":
         text = table_to_csv(table)
     else:
-        text = table_to_text(table, source, n_rows=len(df))
+        n_rows = len(df) if type(df).__module__.startswith("pandas") else int((table["n"] + table["n_nan"]).max())
+        text = table_to_text(table, source, n_rows=n_rows)
     sys.stdout.write(text)
     sys.stdout.flush()
     if args.command == "demo":
@@ -250,6 +257,10 @@ def main(argv=None) -> int:
             raise InputError(f"--seed must be a non-negative int. Got {args.seed} instead.")
         if args.command == "demo":
             df, source = load_demo()
+        elif getattr(args, "engine", "pandas") != "pandas":
+            from ._distributed import open_files
+
+            df, source = open_files(args.file, args.engine, args.scheduler), args.file
         else:
             df = read_table(args.file, sep=_unescape(args.sep), decimal=args.decimal)
             source = args.file

@@ -58,6 +58,11 @@ def _whitener(X, name="X"):
         Z = X[lo:lo + step].astype(np.float64) - mean
         cov += Z.T @ Z
     cov /= n
+    return mean, whitener_from_cov(cov, name)
+
+
+def whitener_from_cov(cov, name="X"):
+    """Symmetric inverse square root of a covariance matrix; ValueError when (near-)singular."""
     vals, vecs = np.linalg.eigh(cov)
     top = float(vals[-1]) if vals.size else 0.0
     if not top > 0 or vals[0] <= top / _COND_MAX:
@@ -67,8 +72,7 @@ def _whitener(X, name="X"):
             f"limit {_COND_MAX:.0e}): standardize=True needs N > D and linearly independent columns. "
             "Remove redundant columns or use standardize=False."
         )
-    W = (vecs / np.sqrt(vals)) @ vecs.T
-    return mean, W
+    return (vecs / np.sqrt(vals)) @ vecs.T
 
 
 def _check_directions(directions, D, n_slices, gen):

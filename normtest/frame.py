@@ -44,6 +44,11 @@ CORRECTIONS = ("holm", "bonferroni", "sidak", "holm-sidak", "simes-hochberg", "h
 _EXTRA_TESTS: dict = {}
 
 MULTIVARIATE_LABEL = "(multivariate)"
+_column_kind, _empty_row = column_kind, empty_row  # the names normtest/_distributed.py uses
+
+
+def _correct(table, alpha, correction, family="test"):
+    correct(table, alpha, correction, family)
 
 
 def _register_test(name, func, *, multivariate=False):
@@ -175,7 +180,9 @@ def check(df, *, tests=("anderson", "cramervonmises", "epps_pulley"), standardiz
     ----------
     df : pandas.DataFrame or pandas.Series
         The data. Non-numeric (and boolean) columns are listed as skipped;
-        column names must be unique.
+        column names must be unique. A dask or Spark DataFrame is checked out
+        of core by :func:`normtest.dask.check` / :func:`normtest.spark.check`
+        (the ECF tests; see their notes).
     tests : str or sequence of str, default ("anderson", "cramervonmises", "epps_pulley")
         Univariate tests applied to each column: names of normtest functions
         (``"anderson"``, ``"cramervonmises"``, ``"epps_pulley"``) or of the
@@ -274,6 +281,15 @@ def check(df, *, tests=("anderson", "cramervonmises", "epps_pulley"), standardiz
     >>> print(table.loc["label", "note"].iloc[0])
     skipped: non-numeric column (dtype str)
     """
+    engine = {"dask": "dask", "pyspark": "spark"}.get(type(df).__module__.split(".")[0])
+    if engine is not None:  # a dask or Spark DataFrame: the same table out of core (ECF tests)
+        from importlib import import_module
+
+        if family != "test":
+            raise ValueError(f"`family` must be 'test' for a {engine} DataFrame. Got {family!r} instead.")
+        return import_module(f"normtest.{engine}").check(
+            df, tests=tests, standardize=standardize, alpha=alpha, correction=correction, by=by, columns=columns,
+            multivariate=multivariate, n_resamples=n_resamples, rng=rng)
     return _check(df, tests=tests, standardize=standardize, alpha=alpha, correction=correction, family=family,
                   by=by, columns=columns, multivariate=multivariate, n_resamples=n_resamples, rng=rng,
                   progress=progress, stacklevel=3)

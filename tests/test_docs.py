@@ -107,7 +107,7 @@ def test_api_page_lists_every_public_name():
         listed = {line.strip() for line in fh if line.startswith("   ") and not line.strip().startswith(":")}
     missing = [n for n in normtest.__all__ if n != "__version__" and n not in listed]
     missing += [f"plotting.{n}" for n in normtest.plotting.__all__ if f"plotting.{n}" not in listed]
-    for sub in ("torch", "dask"):  # read __all__ from the source: importing torch is slow
+    for sub in ("torch", "dask", "spark"):  # read __all__ from the source: importing torch is slow
         path = os.path.join(ROOT, "normtest", f"{sub}.py")
         if os.path.exists(path):
             with open(path, encoding="utf-8") as fh:
@@ -117,7 +117,7 @@ def test_api_page_lists_every_public_name():
     assert not missing, f"add these to docs/api.rst: {missing}"
 
 
-@pytest.mark.parametrize("page", ["getting_started.md", "frame.md", "dask.md"])
+@pytest.mark.parametrize("page", ["getting_started.md", "frame.md", "dask.md", "cluster.md"])
 def test_page_examples_run(page, tmp_path, monkeypatch):
     import matplotlib
 

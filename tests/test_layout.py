@@ -72,6 +72,7 @@ LAYER_OF = {
     "normtest.dask": "surface",
     "normtest.streaming": "surface",
     "normtest.spark": "surface",
+    "normtest._distributed": "surface",
     "normtest.torch": "surface",
 }
 

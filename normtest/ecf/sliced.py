@@ -238,11 +238,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         if Xc is not None:
             warnings.warn(f"sliced_epps_pulley: a sample of size {Xc.shape[0]} is too small (the test needs "
                           f"n >= {min_n}); the result is NaN.", SmallSampleWarning, stacklevel=2)
-        shape = (M,) if reduction == "none" else ()
-        nanv = np.full(shape, np.nan)[()]
-        return SlicedResult(statistic=nanv, pvalue=nanv, n=0 if Xc is None else Xc.shape[0],
-                            method="none", settings=settings, slice_statistics=np.full(M, np.nan),
-                            **common)
+        return nan_result(0 if Xc is None else Xc.shape[0], M, reduction, settings, common)
     n = Xc.shape[0]
     offset = W = None
     if standardize:
@@ -256,6 +252,29 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         rule = auto_rule(spread, beta)
     B = A if W is None else W @ A
     C, S = _projected_sums(Xc, B, rule, offset=offset)
+    return result_from_sums(C, S, n, A, rule, spread=spread, beta=beta, reduction=reduction, method=method,
+                            gen=gen, settings=settings, common=common)
+
+
+def nan_result(n, M, reduction, settings, common):
+    """The all-NaN :class:`SlicedResult` of a sample too small (or NaN under "propagate")."""
+    nanv = np.full((M,) if reduction == "none" else (), np.nan)[()]
+    return SlicedResult(statistic=nanv, pvalue=nanv, n=n, method="none", settings=settings,
+                        slice_statistics=np.full(M, np.nan), **common)
+
+
+def result_from_sums(C, S, n, A, rule, *, spread, beta, reduction, method, gen, settings, common):
+    """The :class:`SlicedResult` of the projections' ECF sums (in memory or streamed).
+
+    ``C, S`` of shape (M, K) are the sums of the n (whitened) projections onto the
+    unit directions ``A`` (D, M) under `rule` (``spread`` sized it for "auto");
+    `gen` is the generator left after drawing the directions (Monte Carlo uses it
+    when ``method.rng`` is None); `settings` and `common` as built by
+    :func:`sliced_epps_pulley`. Reduction, null moments, p-value and the record
+    live here once for every engine.
+    """
+    standardize = common["standardize"]
+    M = A.shape[1]
     slice_stats = rule.statistic(C, S, np.full(M, float(n)))
     settings["quadrature"] = rule.describe()
     stat, pvalue, pvalue_se, null, label, mom = sliced_pvalue(
