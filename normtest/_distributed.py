@@ -32,9 +32,9 @@ def check_table(meta, execute, *, engine, tests, standardize, alpha, correction,
     from .null import MonteCarlo
     from .streaming import EppsPulley, SlicedEppsPulley
 
-    (meta, tests, standardize, alpha, correction, by_list, selected, multivariate, n_resamples, seed,
-     _) = frame._check_iv(meta, tests, standardize, alpha, correction, by, columns, multivariate, n_resamples,
-                          rng, False)
+    (meta, tests, standardize, alpha, correction, _, by_list, selected, multivariate, n_resamples, seed,
+     _) = frame._check_iv(meta, tests, standardize, alpha, correction, "test", by, columns, multivariate,
+                          n_resamples, rng, False)
     if by_list:
         raise ValueError(f"`by` is not available on {engine}: filter the frame per group and check each. "
                          f"Got by={by!r}.")

@@ -68,7 +68,9 @@ LAYER_OF = {
     "normtest": "surface",
     "normtest.__main__": "surface",
     "normtest.frame": "surface",
+    "normtest._tables": "surface",
     "normtest.plotting": "surface",
+    "normtest._figures": "surface",
     "normtest.dask": "surface",
     "normtest.streaming": "surface",
     "normtest.spark": "surface",
@@ -92,7 +94,6 @@ MAX_LINES = 450
 #: Files allowed over MAX_LINES while they are being split (name the helper doing it).
 LONG_FILES_ALLOWED = {
     "normtest/torch/functional.py",   # being split into torch/{functional,loss,_autograd}.py (helper i14)
-    "normtest/frame.py",              # being split (helper i13a)
     "normtest/ecf/sliced_laws.py",    # sliced null laws, being reworked (helper i11)
 }
 

@@ -2,8 +2,8 @@
 
 Shared numba settings live here once: ``FASTMATH`` enables every LLVM fast-math
 flag except ``nnan``/``ninf`` (so NaN/inf checks stay valid), and ``CACHE``
-turns numba's on-disk cache on only when ``NORMTEST_NUMBA_CACHE=1`` (off by
-default: numba's cache does not notice edits in other files).
+keeps numba's on-disk cache on unless ``NORMTEST_NUMBA_CACHE=0`` (see
+``normtest/_numba.py`` for where it is written and what invalidates it).
 
 ECF sums
 --------
@@ -18,10 +18,10 @@ array shape, never on the number of threads: with 8 or more columns (slices,
 replicates) a task is one column; otherwise a task is a fixed block of
 ``_ROW_BLOCK`` observations whose partial sums are stored separately and added
 afterwards in block order. No two threads ever add into one accumulator, so the
-result is bit-identical for ``NUMBA_NUM_THREADS=1, 2, ...`` (tested). One caveat
-measured with ``NORMTEST_NUMBA_CACHE=1``: a build loaded from numba's on-disk
-cache gave a closed-form statistic differing from a fresh build's in the last bit
-(4e-16 relative); cached runs agree with each other across thread counts.
+result is bit-identical for ``NUMBA_NUM_THREADS=1, 2, ...`` (tested). One caveat:
+a build loaded from numba's on-disk cache can differ from a freshly compiled one in
+the last bit (measured: the parallel closed form, the pair sums, the serial column
+driver, 4e-16 relative); loaded builds agree with each other across thread counts.
 
 Inside a task the values are processed in tiles by the vectorised kernels of
 ``_sincos.py``: with ``step`` given (nodes ``t_k = k * step``) one polynomial

@@ -47,8 +47,8 @@ _NO_EXACT = ("`quadrature='exact'` is not available for the sliced test; use 'au
 class SlicedResult(TestResult):
     """Result of :func:`sliced_epps_pulley` (a :class:`~normtest.TestResult`).
 
-    Extra attributes
-    ----------------
+    Attributes
+    ----------
     slice_statistics : ndarray, shape (M,)
         Epps–Pulley statistic of every slice (empty for ``directions="all"``).
     columns : list or None
@@ -69,6 +69,17 @@ class SlicedResult(TestResult):
     null_moments: Any = field(default=None, repr=False)
     quadrature: Any = field(default=None, repr=False)
 
+    @property
+    def hypothesis(self) -> str:
+        """The null hypothesis tested, in words."""
+        if self.standardize:
+            return "multivariate normal with unknown mean and covariance (data whitened)"
+        return "N(0, I): standard multivariate normal, zero mean and identity covariance"
+
+    def __repr__(self) -> str:
+        head, _, rest = super().__repr__().partition("\n")
+        return f"{head}\n    H0: {self.hypothesis},\n{rest}"
+
 
 # ---------------------------------------------------------------------------
 # public: sliced Epps–Pulley
@@ -76,7 +87,15 @@ class SlicedResult(TestResult):
 
 def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardize=False, beta=1.0,
                        quadrature="auto", reduction="mean", method=None, nan_policy="propagate"):
-    r"""Sliced multivariate Epps–Pulley test (SIGReg) of multivariate normality.
+    r"""Sliced Epps–Pulley test (SIGReg); by default of H0: X ~ N(0, I_D), the standard normal.
+
+    By default (``standardize=False``) the null hypothesis is SIGReg's
+    target, the *standard* multivariate normal: zero mean and identity
+    covariance. Data with other means, scales or correlations are rejected
+    even when they are normal; ``standardize=True`` tests "multivariate
+    normal with unknown mean and covariance" instead (what
+    ``normtest.check(..., multivariate=True)`` uses). ``result.hypothesis``
+    and the repr say which.
 
     Each row of `X` is projected onto M unit directions; every projection gets
     the one-dimensional Epps–Pulley statistic
@@ -134,7 +153,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         mean for *these* directions, ``sum_i lambda_i chi2_1`` with the
         eigenvalues of the joint covariance of all slices (Mehler's formula,
         docs/theory.md §6.4) evaluated by Imhof's method; when the covariance is too
-        large for a dense eigensolve (M K > 2048) the 256 leading eigenvalues
+        large for a dense eigensolve (M K > 1024) the 64 leading eigenvalues
         of each block come from Lanczos and the rest is a scaled chi-square
         with the exact remaining mean and variance (``method`` then reads
         ``"asymptotic-lanczos"``); beyond 512 slices a gamma law with the
