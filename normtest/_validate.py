@@ -143,17 +143,32 @@ def check_axis(axis, ndim: int, name: str = "axis") -> int | None:
     return axis % ndim
 
 
-def as_float_sample(x, name: str = "x", *, dtype=np.float64, min_ndim: int = 1) -> np.ndarray:
+def _masked_parts(x):
+    """``(data, mask)`` of a ``numpy.ma.MaskedArray``, else ``(x, None)``."""
+    if isinstance(x, np.ma.MaskedArray):
+        return np.ma.getdata(x), np.ma.getmaskarray(x)
+    return x, None
+
+
+def as_float_sample(x, name: str = "x", *, dtype=np.float64, min_ndim: int = 1,
+                    return_mask: bool = False):
     """Coerce array-like numeric data to a floating array without touching the input.
 
     Strings, objects, complex and bool data raise TypeError; 0-d input raises
     ValueError; infinite values raise ValueError (NaN is left for `nan_policy`).
     Torch tensors are accepted (moved to host memory).
+
+    Masked arrays (``numpy.ma``) follow SciPy's convention: masked entries are
+    left out. With ``return_mask=True`` the result is ``(array, mask)`` (masked
+    entries set to NaN, ``mask`` None for plain input) for callers that omit
+    them along an axis; otherwise 1-d masked input is compressed and N-d masked
+    input raises TypeError (which entries to drop would be ambiguous).
     """
     if hasattr(x, "detach") and hasattr(x, "cpu") and type(x).__module__.startswith("torch"):
         x = x.detach().cpu().numpy()
     elif hasattr(x, "get") and type(x).__module__.startswith("cupy"):
         x = x.get()
+    x, mask = _masked_parts(x)
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
@@ -173,9 +188,21 @@ def as_float_sample(x, name: str = "x", *, dtype=np.float64, min_ndim: int = 1) 
         arr = arr.astype(dtype, copy=True)
     else:
         arr = arr.astype(np.result_type(arr.dtype, np.float32), copy=True)
+    if mask is not None and not mask.any():
+        mask = None
+    if mask is not None:
+        if return_mask:
+            arr[mask] = np.nan
+        elif arr.ndim == 1:
+            arr = arr[~mask]
+        else:
+            raise TypeError(
+                f"`{name}` must not be a masked array with masked entries here (shape {arr.shape}): "
+                "pass `x.compressed()` or `x.filled(np.nan)` with nan_policy='omit'."
+            )
     if np.isinf(arr).any():
         raise ValueError(f"`{name}` must not contain infinite values.")
-    return arr
+    return (arr, mask) if return_mask else arr
 
 
 def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", test: str = "test",
@@ -197,7 +224,7 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
         (per slice sample size) and ``meta``: a list of the ``_meta`` dicts of
         each group of equal n.
     """
-    arr = as_float_sample(x, name)
+    arr, mask = as_float_sample(x, name, return_mask=True)
     nan_policy = check_nan_policy(nan_policy)
     keepdims = check_bool(keepdims, "keepdims")
     ax = check_axis(axis, arr.ndim)
@@ -208,18 +235,27 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
     moved = np.moveaxis(arr, ax, -1)
     batch_shape = moved.shape[:-1]
     # explicit row count: reshape(-1, 0) is ambiguous for an empty sample axis
-    data = np.ascontiguousarray(moved.reshape(int(np.prod(batch_shape, dtype=np.int64)), moved.shape[-1]))
+    rows_shape = (int(np.prod(batch_shape, dtype=np.int64)), moved.shape[-1])
+    data = np.ascontiguousarray(moved.reshape(rows_shape))
     m, n_full = data.shape
     if n_full == 0 and m <= 1:
         raise ValueError(f"`{name}` must not be empty.")
 
-    nan_mask = np.isnan(data)
+    # masked entries (numpy.ma) are always left out; nan_policy acts on the NaN of the rest
+    masked = None
+    if mask is not None:
+        masked = np.ascontiguousarray(np.moveaxis(mask.reshape(-1) if axis is None else mask, ax, -1)
+                                      .reshape(rows_shape))
+    nan_mask = np.isnan(data) if masked is None else np.isnan(data) & ~masked
     has_nan = nan_mask.any(axis=1)
     if has_nan.any() and nan_policy == "raise":
         raise ValueError(f"`{name}` contains NaN and nan_policy='raise'.")
+    if masked is not None:
+        nan_mask = nan_mask | masked if nan_policy == "omit" else masked
+    dropping = nan_policy == "omit" or masked is not None
 
     counts = np.full(m, n_full, dtype=np.int64)
-    if nan_policy == "omit":
+    if dropping:
         counts = n_full - nan_mask.sum(axis=1)
     groups: dict[int, list[int]] = {}
     for i in range(m):
@@ -235,7 +271,7 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
             small.append(n)
             continue
         rows = np.asarray(rows)
-        if nan_policy == "omit" and has_nan[rows].any():
+        if dropping and nan_mask[rows].any():
             sub = np.empty((len(rows), n))
             for j, r in enumerate(rows):
                 sub[j] = data[r][~nan_mask[r]]

@@ -59,13 +59,11 @@ def _sorted_z(data: np.ndarray, standardize: bool):
     z = np.sort(data, axis=1)
     degenerate = np.zeros(z.shape[0], dtype=bool)
     if standardize:
-        mean = z.mean(axis=1, keepdims=True)
-        sd = z.std(axis=1, ddof=1, keepdims=True)
-        # zero variance, or a spread lost in rounding/underflow (same rule as epps_pulley)
-        scale = np.maximum(np.abs(z[:, :1]), np.abs(z[:, -1:]))
-        degenerate = ((sd <= 1e-13 * scale) | ~(sd > 0)).ravel()
-        sd[degenerate] = 1.0
-        z = (z - mean) / sd
+        from .._standardize import standardize as _standardize
+
+        # scaled before squaring, centred in two passes; constant = equal to a few ulps
+        z, _, _, deg = _standardize(z, axis=1, ddof=1)
+        degenerate = deg.ravel()
     return z, degenerate
 
 
@@ -171,7 +169,7 @@ def _one_sample_fast_path(x, axis, nan_policy, keepdims, min_n, compute):
     Validates exactly as :func:`vectorize_1d` and returns its output layout, or None to
     defer to it (NaN present, too small, keepdims, several slices).
     """
-    if not isinstance(x, np.ndarray) or x.ndim != 1 or x.dtype != np.float64 or keepdims is not False:
+    if type(x) is not np.ndarray or x.ndim != 1 or x.dtype != np.float64 or keepdims is not False:
         return None
     check_nan_policy(nan_policy)
     check_axis(axis, 1)

@@ -90,7 +90,7 @@ def _bhep_impl(X, beta, standardize, method, nan_policy, test, beta_rule):
     Y = Xc.astype(np.float64)
     if standardize:
         try:
-            offset, W = _whitener(Y)
+            offset, W = _whitener(Y, root="correlation")
         except ValueError:
             warnings.warn(f"{test}: the sample covariance is singular; the result is NaN.",
                           DegenerateDataWarning, stacklevel=3)
