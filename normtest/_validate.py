@@ -20,6 +20,8 @@ __all__ = [
     "check_int",
     "check_float",
     "check_rng",
+    "check_beta",
+    "BETA_RANGE",
     "resolve_rng",
     "check_nan_policy",
     "check_axis",
@@ -90,6 +92,18 @@ def check_float(value, name: str, *, low: float | None = None, high: float | Non
         interval = f"{lb}{'-inf' if low is None else low}, {'inf' if high is None else high}{hb}"
         raise ValueError(f"`{name}` must be a finite float in the interval {interval}. {_got(value)}")
     return value
+
+
+#: accepted widths of the Gaussian weight N(0, beta^2) of the ECF tests. Outside it the tests
+#: have no power left (beta -> 0: every kernel is 1; beta -> inf: only the diagonal survives)
+#: and their null laws underflow or overflow; Henze-Zirkler's width stays within it for any
+#: realistic n and d.
+BETA_RANGE = (0.1, 10.0)
+
+
+def check_beta(beta, name: str = "beta") -> float:
+    """`beta` as a float in the closed interval :data:`BETA_RANGE`."""
+    return check_float(beta, name, low=BETA_RANGE[0], high=BETA_RANGE[1], low_open=False, high_open=False)
 
 
 def check_rng(rng, name: str = "rng") -> np.random.Generator:

@@ -23,6 +23,7 @@ import numpy as np
 
 from .._result import TestResult
 from .._validate import (
+    check_beta,
     SmallSampleWarning,
     check_bool,
     check_choice,
@@ -208,7 +209,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     X, columns = _as_matrix(X)
     n_slices = check_int(n_slices, "n_slices", minimum=1)
     standardize = check_bool(standardize, "standardize")
-    beta = check_float(beta, "beta", low=0.0)
+    beta = check_beta(beta)
     reduction = check_choice(reduction, "reduction", ("mean", "max", "none"))
     method = check_method(method, allowed=("asymptotic",))
     nan_policy = check_nan_policy(nan_policy)

@@ -213,13 +213,14 @@ class _HermiteOperator:
         j0 = {(0, False): 2, (1, False): 1, (0, True): 4, (1, True): 3}[(parity, composite)]
         off = np.abs(gram - np.diag(np.diag(gram)))
         rmax = float(off.max()) if M > 1 else 0.0
-        env = np.sqrt(w / M) * np.exp(-0.5 * t * t)
+        with np.errstate(divide="ignore"):  # in logs: t^j / sqrt(j!) alone overflows for t > 30
+            logenv = 0.5 * np.log(w / M) - 0.5 * t * t
         logt = np.log(t)
         gs, js = [], []
         j = j0
         biggest = 0.0
         while True:
-            g = env * np.exp(j * logt - 0.5 * lgamma(j + 1.0))
+            g = np.exp(logenv + j * logt - 0.5 * lgamma(j + 1.0))
             size = float(g @ g)
             biggest = max(biggest, size)
             if size < 1e-17 * biggest and j > 2 * float(np.max(t * t)) + 4:

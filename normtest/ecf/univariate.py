@@ -9,7 +9,7 @@ import numpy as np
 
 from .rules import QuadratureRule, auto_rule, get_rule
 from .._result import TestResult
-from .._validate import DegenerateDataWarning, check_bool, check_float, vectorize_1d
+from .._validate import check_beta, DegenerateDataWarning, check_bool, check_float, vectorize_1d
 from ..null import MonteCarlo, check_method, monte_carlo_null
 
 __all__ = ["epps_pulley", "EppsPulleyResult"]
@@ -169,7 +169,7 @@ def _mc_statistic(X, standardize, beta, kind, rule):
 
 def _epps_pulley_iv(standardize, beta, quadrature, method):
     standardize = check_bool(standardize, "standardize")
-    beta = check_float(beta, "beta", low=0.0, high=None)
+    beta = check_beta(beta)
     rule = None
     if isinstance(quadrature, str):
         if quadrature in ("exact", "auto"):

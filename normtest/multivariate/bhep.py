@@ -9,6 +9,7 @@ import numpy as np
 
 from .._result import TestResult
 from .._validate import (
+    check_beta,
     DegenerateDataWarning,
     SmallSampleWarning,
     check_bool,
@@ -173,7 +174,7 @@ def bhep(X, *, beta=1.0, standardize=True, method=None, nan_policy="propagate"):
     >>> print(round(float(res.statistic), 4), round(float(res.pvalue), 3), res.method)
     0.4403 0.494 lognormal
     """
-    beta = check_float(beta, "beta", low=0.0)
+    beta = check_beta(beta)
     return _bhep_impl(X, beta, standardize, method, nan_policy, "bhep", False)
 
 
