@@ -17,13 +17,15 @@ def _as_matrix(X, name="X"):
     """(N, D) floating array (float32 kept, other types to float64) and column names."""
     columns = None
     if type(X).__module__.startswith("pandas") and hasattr(X, "columns"):
-        bad = [c for c in X.columns if X[c].dtype.kind not in "iuf"]
+        # by position (duplicate names are allowed); nullable dtypes (Int64, Float64) have a kind too
+        bad = [c for c, dt in zip(X.columns, X.dtypes) if getattr(dt, "kind", "O") not in "iuf"]
         if bad:
             raise TypeError(
                 f"`{name}` must have numeric columns only. Got non-numeric column(s) {bad[:5]!r} instead."
             )
         columns = [str(c) for c in X.columns]
-        X = X.to_numpy()
+        f32 = len(X.dtypes) > 0 and all(dt == np.float32 for dt in X.dtypes)
+        X = X.to_numpy(dtype=np.float32 if f32 else np.float64, na_value=np.nan)  # pandas NA -> NaN
     if isinstance(X, np.ma.MaskedArray):  # masked entries left out: a row with one is dropped
         mask = np.ma.getmaskarray(X)
         data = np.ma.getdata(X)
@@ -128,13 +130,16 @@ def _check_directions(directions, D, n_slices, gen):
         )
     if not np.isfinite(A).all():
         raise ValueError("`directions` must be finite.")
-    norms = np.linalg.norm(A, axis=0)
-    if (norms == 0).any():
+    # scale each column by its largest magnitude first: norms of 1e200 or 1e-200 columns
+    # neither overflow nor underflow
+    big = np.max(np.abs(A), axis=0)
+    if (big == 0).any():
         raise ValueError(
             "`directions` must have non-zero columns. "
-            f"Got zero column(s) {np.nonzero(norms == 0)[0][:5].tolist()} instead."
+            f"Got zero column(s) {np.nonzero(big == 0)[0][:5].tolist()} instead."
         )
-    return A / norms, "user"
+    A = A / big
+    return A / np.linalg.norm(A, axis=0), "user"
 
 
 def _null_batch(gen, size, n, d, standardize):

@@ -21,6 +21,8 @@ __all__ = [
     "check_float",
     "check_rng",
     "check_beta",
+    "check_magnitude",
+    "MAX_MAGNITUDE",
     "BETA_RANGE",
     "resolve_rng",
     "check_nan_policy",
@@ -104,6 +106,22 @@ BETA_RANGE = (0.1, 10.0)
 def check_beta(beta, name: str = "beta") -> float:
     """`beta` as a float in the closed interval :data:`BETA_RANGE`."""
     return check_float(beta, name, low=BETA_RANGE[0], high=BETA_RANGE[1], low_open=False, high_open=False)
+
+
+#: largest |value| a test with ``standardize=False`` accepts: its square (in the Gaussian
+#: kernels, log Phi) must not overflow float64
+MAX_MAGNITUDE = 1e150
+
+
+def check_magnitude(arr, name: str = "x", target: str = "N(0, 1)"):
+    """ValueError if the finite values of `arr` reach :data:`MAX_MAGNITUDE` (``standardize=False``)."""
+    big = float(np.nanmax(np.abs(arr), initial=0.0)) if np.size(arr) else 0.0
+    if big > MAX_MAGNITUDE:
+        raise ValueError(
+            f"`{name}` has values up to {big:.3g}; with standardize=False they are tested against "
+            f"{target} as given, and squares of values beyond {MAX_MAGNITUDE:.0e} overflow the "
+            "computation. Rescale the data or use standardize=True."
+        )
 
 
 def check_rng(rng, name: str = "rng") -> np.random.Generator:

@@ -24,6 +24,7 @@ import numpy as np
 from .._result import TestResult
 from .._validate import (
     check_beta,
+    check_magnitude,
     SmallSampleWarning,
     check_bool,
     check_choice,
@@ -231,6 +232,8 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     if isinstance(quadrature, str):
         check_choice(quadrature, "quadrature", ("auto", "lejepa", "paper", "gauss-hermite", "exact"))
     Xc = _drop_nan_rows(X, nan_policy)
+    if not standardize:
+        check_magnitude(X, "X", "N(0, I)")
     settings = {"n_slices": M, "directions": source, "beta": beta, "reduction": reduction, "dim": D}
     common = dict(standardize=standardize, test="sliced_epps_pulley", columns=columns, directions=A,
                   seed=seed if source == "random" else None)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rules import QuadratureRule, auto_rule, get_rule
+from .rules import AUTO_MAX_NODES, QuadratureRule, auto_rule, auto_rule_size, get_rule
 from .._result import TestResult
-from .._validate import check_beta, DegenerateDataWarning, check_bool, check_float, vectorize_1d
+from .._validate import DegenerateDataWarning, check_beta, check_bool, check_magnitude, vectorize_1d
 from ..null import MonteCarlo, check_method, monte_carlo_null
 
 __all__ = ["epps_pulley", "EppsPulleyResult"]
@@ -86,7 +86,7 @@ def _far_radius(A, beta, allow_far=True):
     return float(cand[int(np.argmin(cost))])
 
 
-def _exact_ecf(Y, beta, allow_far=True):
+def _exact_ecf(Y, beta, allow_far=True, R=None):
     """Exact T_{n,beta} of each row by the ECF route (auto rule + far points in closed form).
 
     Points with ``|y| > R`` are removed from the ECF sums (their cos/sin are
@@ -102,7 +102,8 @@ def _exact_ecf(Y, beta, allow_far=True):
 
     m, n = Y.shape
     A = np.abs(Y)
-    R = _far_radius(A, beta, allow_far)
+    if R is None:
+        R = _far_radius(A, beta, allow_far)
     rule = auto_rule(R, beta)
     C, S = ecf_sums_rows(Y, rule.nodes, step=rule.step)
     b2 = beta * beta
@@ -145,7 +146,14 @@ def _statistic(Y, beta, kind, rule):
 
         return ep_closed_form(Y, beta), {"rule": "exact", "algorithm": "closed-form O(n^2)"}
     if kind in ("exact", "auto"):
-        T, r, R, n_far = _exact_ecf(Y, beta)
+        R = _far_radius(np.abs(Y), beta)
+        if auto_rule_size(R, beta)[1] > AUTO_MAX_NODES and n <= _CLOSED_FORM_MAX_N:
+            # data far outside N(0, 1) (standardize=False): the closed form is exact and
+            # bounded (O(n^2)), an ECF rule would need an unbounded number of nodes
+            from ._kernels import ep_closed_form
+
+            return ep_closed_form(Y, beta), {"rule": kind, "algorithm": "closed-form O(n^2)"}
+        T, r, R, n_far = _exact_ecf(Y, beta, R=R)
         info = {"rule": kind, "algorithm": "ECF with auto rule, far points in closed form",
                 **r.describe(), "far_radius": R, "n_far": n_far}
         info["rule"] = kind
@@ -310,6 +318,7 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
         if standardize:
             Y, degenerate = _standardize_rows(data)
         else:
+            check_magnitude(data)
             Y, degenerate = data, np.zeros(m, dtype=bool)
         if degenerate.any():
             degenerate_seen.append(int(degenerate.sum()))

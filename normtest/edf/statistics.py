@@ -17,7 +17,7 @@ import numpy as np
 from scipy.special import log_ndtr, ndtr
 
 from .._result import TestResult
-from .._validate import (DegenerateDataWarning, check_axis, check_bool, check_nan_policy, resolve_rng,
+from .._validate import (DegenerateDataWarning, check_axis, check_bool, check_magnitude, check_nan_policy, resolve_rng,
                         vectorize_1d)
 from ..null import MonteCarlo, check_method
 
@@ -58,7 +58,9 @@ def _sorted_z(data: np.ndarray, standardize: bool):
     """Sorted (and, if asked, standardised) rows, plus a mask of degenerate rows."""
     z = np.sort(data, axis=1)
     degenerate = np.zeros(z.shape[0], dtype=bool)
-    if standardize:
+    if not standardize:
+        check_magnitude(z)
+    else:
         from .._standardize import standardize as _standardize
 
         # scaled before squaring, centred in two passes; constant = equal to a few ulps

@@ -10,6 +10,7 @@ import numpy as np
 from .._result import TestResult
 from .._validate import (
     check_beta,
+    check_magnitude,
     DegenerateDataWarning,
     SmallSampleWarning,
     check_bool,
@@ -76,6 +77,8 @@ def _bhep_impl(X, beta, standardize, method, nan_policy, test, beta_rule):
     method = check_method(method, allowed=("lognormal",))
     nan_policy = check_nan_policy(nan_policy)
     Xc = _drop_nan_rows(X, nan_policy)
+    if not standardize:
+        check_magnitude(X, "X", "N(0, I)")
     D = X.shape[1]
     min_n = D + 2 if standardize else 2
     if Xc is None or Xc.shape[0] < min_n:
@@ -124,7 +127,8 @@ def _bhep_impl(X, beta, standardize, method, nan_policy, test, beta_rule):
         pvalue = float(null.sf(stat))
         label = "lognormal"
     res = TestResult(statistic=stat, pvalue=np.asarray(pvalue)[()], n=n, standardize=standardize,
-                     method=label, null=null, test=test, settings=settings, pvalue_se=pvalue_se)
+                     method=label, null=null, test=test, settings=settings, pvalue_se=pvalue_se,
+                     seed=getattr(null, "seed", None))
     return res
 
 
