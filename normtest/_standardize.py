@@ -65,7 +65,7 @@ def pow2_scale(maxabs, xp=np):
     return p
 
 
-def standardize(x, *, axis=-1, ddof=0):
+def standardize(x, *, axis=-1, ddof=0, n=None, reduce_sum=None, reduce_max=None):
     """Centre and scale every sample along `axis` (the module's algorithm, steps 1–4).
 
     Parameters
@@ -77,6 +77,10 @@ def standardize(x, *, axis=-1, ddof=0):
         The sample axis.
     ddof : int, default 0
         Divisor ``n - ddof`` of the variance.
+    n, reduce_sum, reduce_max : optional
+        For samples split over processes (torch DDP): the global sample size
+        and the all-reduces applied to every partial sum and maximum (the
+        identity by default).
 
     Returns
     -------
@@ -102,18 +106,24 @@ def standardize(x, *, axis=-1, ddof=0):
     xp = _xp(x)
     if xp is np:
         x = np.asarray(x, dtype=np.float64)
-    n = x.shape[axis]
-    maxabs = xp.max(xp.abs(x), axis=axis, keepdims=True)
+    rsum = reduce_sum or (lambda v: v)
+    rmax = reduce_max or (lambda v: v)
+    if n is None:
+        n = x.shape[axis]
+    # the scale is a constant (z does not depend on it): no gradient flows through it
+    xc = x.detach() if hasattr(x, "detach") else x
+    maxabs = rmax(xp.max(xp.abs(xc), axis=axis, keepdims=True))
     p = pow2_scale(maxabs, xp)
     u = x / p
-    m = xp.sum(u, axis=axis, keepdims=True) / n
+    m = rsum(xp.sum(u, axis=axis, keepdims=True)) / n
     d = u - m
-    c = xp.sum(d, axis=axis, keepdims=True) / n
+    c = rsum(xp.sum(d, axis=axis, keepdims=True)) / n
     d = d - c
-    ss = xp.sum(d * d, axis=axis, keepdims=True)
-    s = xp.sqrt(ss / max(n - ddof, 1))
+    ss = rsum(xp.sum(d * d, axis=axis, keepdims=True))
+    s = xp.sqrt(ss / ((n - ddof) if not isinstance(n, int) else max(n - ddof, 1)))
     eps = float(xp.finfo(u.dtype).eps)
-    span = xp.max(u, axis=axis, keepdims=True) - xp.min(u, axis=axis, keepdims=True)
+    uc = xc / p
+    span = rmax(xp.max(uc, axis=axis, keepdims=True)) + rmax(xp.max(-uc, axis=axis, keepdims=True))
     degenerate = (span <= DEGENERATE_ULPS * eps * (maxabs / p)) | ~(s > 0)
     safe = xp.where(degenerate, xp.ones_like(s), s)
     z = xp.where(degenerate, xp.zeros_like(d), d / safe)
