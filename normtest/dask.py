@@ -23,7 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from .ecf.rules import auto_rule
-from ._validate import check_choice
+import warnings
+
+from ._validate import DegenerateDataWarning, SmallSampleWarning, check_choice
 
 try:  # imported only when this optional submodule is used
     import dask
@@ -70,28 +72,48 @@ def _tree_sum(parts, combine):
 # ---------------------------------------------------------------------------
 
 def _block_moments(block):
-    """Per column: (count, mean, M2, min, max, any_nan) of one row block, NaN skipped."""
+    """Per column: (count, mean_hi, mean_lo, M2, p, min, max, any_nan, any_inf) of one row block.
+
+    As ``normtest._standardize``: values are divided by a power of two ``p`` per column
+    (the means and ``M2`` are in those units, so no sum of squares overflows or
+    underflows) and the mean is a pilot mean plus its two-pass correction, kept
+    apart (``hi + lo``) so that a shift of 1e15 times the spread costs no accuracy.
+    NaN are skipped.
+    """
+    from ._standardize import pow2_scale
+
     b = np.asarray(block, dtype=np.float64)
-    finite = ~np.isnan(b)
+    finite = np.isfinite(b)
+    inf = np.isinf(b).any(axis=0)
     cnt = finite.sum(axis=0).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(cnt > 0, np.nansum(b, axis=0) / np.maximum(cnt, 1), 0.0)
-        dev = np.where(finite, b - mean, 0.0)
+    p = pow2_scale(np.max(np.where(finite, np.abs(b), 0.0), axis=0, initial=0.0))
+    u = np.where(finite, b, 0.0) / p
+    c1 = np.maximum(cnt, 1)
+    hi = np.where(cnt > 0, u.sum(axis=0) / c1, 0.0)
+    lo = np.where(finite, u - hi, 0.0).sum(axis=0) / c1
+    dev = np.where(finite, (u - hi) - lo, 0.0)
     m2 = (dev * dev).sum(axis=0)
-    lo = np.where(cnt > 0, np.nanmin(np.where(finite, b, np.inf), axis=0), np.inf)
-    hi = np.where(cnt > 0, np.nanmax(np.where(finite, b, -np.inf), axis=0), -np.inf)
-    return cnt, mean, m2, lo, hi, (~finite).any(axis=0)
+    vmin = np.where(cnt > 0, np.min(np.where(finite, b, np.inf), axis=0), np.inf)
+    vmax = np.where(cnt > 0, np.max(np.where(finite, b, -np.inf), axis=0), -np.inf)
+    return cnt, hi, lo, m2, p, vmin, vmax, np.isnan(b).any(axis=0), inf
 
 
 def _merge_moments(a, b):
-    na, ma, m2a, loa, hia, nana = a
-    nb, mb, m2b, lob, hib, nanb = b
+    """Chan, Golub & LeVeque's merge, with the mean carried as ``hi + lo`` (TwoSum)."""
+    na, ha, la, m2a, pa, loa, hia, nana, infa = a
+    nb, hb, lb, m2b, pb, lob, hib, nanb, infb = b
+    p = np.maximum(pa, pb)  # both powers of two: rescaling to the larger one is exact (or underflows)
+    ha, la, hb, lb = ha * (pa / p), la * (pa / p), hb * (pb / p), lb * (pb / p)
+    m2a, m2b = m2a * (pa / p) ** 2, m2b * (pb / p) ** 2
     n = na + nb
-    with np.errstate(invalid="ignore", divide="ignore"):
-        delta = mb - ma
-        mean = np.where(n > 0, ma + delta * nb / np.maximum(n, 1), 0.0)
-        m2 = m2a + m2b + np.where(n > 0, delta * delta * na * nb / np.maximum(n, 1), 0.0)
-    return n, mean, m2, np.minimum(loa, lob), np.maximum(hia, hib), nana | nanb
+    frac = np.where(n > 0, nb / np.maximum(n, 1), 0.0)
+    delta = (hb - ha) + (lb - la)
+    t = delta * frac
+    hi = ha + t
+    bb = hi - ha
+    err = (ha - (hi - bb)) + (t - bb)   # TwoSum: hi + err == ha + t exactly
+    m2 = m2a + m2b + delta * delta * na * frac
+    return n, hi, la + err, m2, p, np.minimum(loa, lob), np.maximum(hia, hib), nana | nanb, infa | infb
 
 
 def _block_sums(block, shift, scale, nodes, step):
@@ -202,13 +224,18 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
 
     @dask.delayed(pure=True)
     def plan(mom):
-        cnt, mean, m2, lo, hi, has_nan = mom
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sd = np.sqrt(m2 / cnt)
+        from ._standardize import Centre
+
+        cnt, mean_hi, mean_lo, m2, p, lo, hi, has_nan, has_inf = mom
+        if has_inf.any():
+            raise ValueError("`x` must not contain infinite values.")
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            sd = np.sqrt(m2 / cnt) * p
+            mean = Centre(mean_hi * p, mean_lo * p)
         if standardize:
             shift, scale = mean, sd
         else:
-            shift, scale = np.zeros_like(mean), np.ones_like(mean)
+            shift, scale = np.zeros_like(sd), np.ones_like(sd)
         with np.errstate(invalid="ignore", divide="ignore"):
             spread = float(np.nanmax(np.maximum(np.abs(hi - shift), np.abs(lo - shift)) / scale,
                                      initial=0.0))
@@ -216,7 +243,7 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
             r = auto_rule(max(spread, 1e-3), beta)
         else:
             r = rule
-        return shift, scale, r, cnt, has_nan, sd, mean
+        return shift, scale, r, cnt, has_nan, sd, mean, lo, hi
 
     @dask.delayed(pure=True)
     def sums_of(block, pl):
@@ -230,15 +257,29 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     @dask.delayed(pure=False)
     def finish(sums, pl):
         C, S = sums
-        shift, scale, r, cnt, has_nan, sd, mean = pl
+        shift, scale, r, cnt, has_nan, sd, mean, lo, hi = pl
         m = C.shape[0]
         n = cnt.astype(np.int64)
         T = r.statistic(C, S, np.maximum(cnt, 1.0))
-        bad = (n < (3 if standardize else 2))
+        small = (n < (3 if standardize else 2))
         if nan_policy == "propagate":
-            bad |= has_nan
-        if standardize:
-            bad |= ~(sd > 1e-13 * np.maximum(np.abs(mean), 1e-300))
+            small &= ~has_nan
+            bad = small | has_nan
+        else:
+            bad = small.copy()
+        if standardize:  # constant = equal to a few ulps (normtest._standardize, step 4)
+            from ._standardize import DEGENERATE_ULPS
+
+            big = np.maximum(np.abs(lo), np.abs(hi))
+            const = ~(hi - lo > DEGENERATE_ULPS * np.finfo(np.float64).eps * big) & ~bad
+            bad |= const
+            if const.any():
+                warnings.warn("epps_pulley: a sample has zero variance; its statistic and p-value are NaN.",
+                              DegenerateDataWarning, stacklevel=2)
+        if small.any():
+            warnings.warn(f"epps_pulley: a sample of size {int(n[small].min())} is too small (the test needs "
+                          f"n >= {3 if standardize else 2}); the result is NaN.", SmallSampleWarning,
+                          stacklevel=2)
         T = np.where(bad, np.nan, T)
         p = np.full(m, np.nan)
         se = np.full(m, np.nan) if isinstance(method, MonteCarlo) else None
