@@ -79,8 +79,9 @@ def _whitener(X, name="X", root="symmetric"):
     if degenerate.any():
         cols = np.nonzero(degenerate)[0][:5].tolist()
         raise ValueError(
-            f"`{name}` has constant column(s) {cols} (zero variance): standardize=True needs every "
-            "column to vary. Remove the constant columns or use standardize=False."
+            f"`{name}` has constant column(s) {cols}, so its sample covariance is singular: "
+            "standardize=True needs every column to vary. Remove the constant columns or use "
+            "standardize=False."
         )
     sd_u = np.sqrt(np.diag(cov_u))
     R = cov_u / np.outer(sd_u, sd_u)

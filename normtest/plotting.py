@@ -223,6 +223,9 @@ def plot_ecf(x, *, standardize=True, quadrature="lejepa", t_max=None, ax=None, *
     return ax
 
 
+_MAX_PROJECTIONS = 64  # histograms on one Axes
+
+
 def plot_projections(X, directions=4, *, standardize=False, rng=None, bins="auto", ax=None, **kwargs):
     """Histograms of multivariate data projected on a few directions, against N(0, 1).
 
@@ -235,7 +238,7 @@ def plot_projections(X, directions=4, *, standardize=False, rng=None, bins="auto
         Data; rows with missing values are dropped.
     directions : int or array_like of shape (D, M), default 4
         Directions (columns, normalised to unit length), or how many to draw
-        uniformly at random from `rng`.
+        uniformly at random from `rng`; at most 64.
     standardize : bool, default False
         Whiten by the sample mean and covariance first (the composite null).
     rng : None, int or numpy.random.Generator
@@ -272,7 +275,7 @@ def plot_projections(X, directions=4, *, standardize=False, rng=None, bins="auto
     if n < 2:
         raise ValueError(f"`X` must have at least 2 complete rows. Got {n} instead.")
     if isinstance(directions, (int, np.integer)) and not isinstance(directions, (bool, np.bool_)):
-        m = check_int(directions, "directions", minimum=1)
+        m = check_int(directions, "directions", minimum=1, maximum=_MAX_PROJECTIONS)
         A = check_rng(rng).standard_normal((d, m))
     else:
         A = as_float_sample(directions, "directions")
@@ -281,17 +284,19 @@ def plot_projections(X, directions=4, *, standardize=False, rng=None, bins="auto
         if A.ndim != 2 or A.shape[0] != d:
             raise ValueError(f"`directions` must have shape (D, M) with D = {d}. "
                              f"Got shape {A.shape} instead.")
-    norms = np.linalg.norm(A, axis=0)
-    if not np.all(np.isfinite(norms) & (norms > 0)):
+    if A.shape[1] > _MAX_PROJECTIONS:
+        raise ValueError(f"`directions` must have at most {_MAX_PROJECTIONS} columns (one histogram each). "
+                         f"Got {A.shape[1]} instead.")
+    big = np.max(np.abs(A), axis=0)  # max-abs first: norms of 1e200 columns overflow
+    if not np.all(np.isfinite(big) & (big > 0)):
         raise ValueError("`directions` must be finite and non-zero.")
-    A = A / norms
+    A = A / big
+    A = A / np.linalg.norm(A, axis=0)
     if check_bool(standardize, "standardize"):
-        Xc = X - X.mean(axis=0)
-        cov = Xc.T @ Xc / n
-        w, V = np.linalg.eigh(cov)
-        if not w.min() > 1e-12 * max(w.max(), 1e-300):
-            raise ValueError("`X` has a singular covariance matrix; cannot standardize.")
-        X = Xc @ (V / np.sqrt(w)) @ V.T
+        from ._matrix import _whitener
+
+        centre, W = _whitener(X)
+        X = (X - centre) @ W
     P = X @ A
     ax = _axes(ax)
     kwargs.setdefault("histtype", "step")
