@@ -49,20 +49,26 @@ def _xp(x):
 
 
 def pow2_scale(maxabs, xp=np):
-    """The power of two ``2**e`` with ``maxabs / 2**e`` in ``[0.5, 1)`` (1 where ``maxabs == 0``).
+    """A power of two ``2**e`` with ``maxabs / 2**e`` in ``[0.5, 1)`` (2 where ``maxabs == 0``).
 
     Dividing by it is exact (it only changes the exponent), so scaling does not
     round. Written with ``log2``/``floor`` (no ``frexp`` in the array API) and
-    corrected by one step where ``log2`` rounded across a power of two.
+    corrected by one step where ``log2`` rounded across a power of two. ``e`` is
+    capped at 1023 (``2**1024`` is not a float): values beyond ``2**1023`` scale
+    into ``[1, 2)``.
     """
     safe = xp.where(maxabs > 0, maxabs, xp.ones_like(maxabs))
-    e = xp.floor(xp.log2(safe)) + 1.0
-    # 2**e as two halves: 2**1024 itself overflows although maxabs / 2**1024 does not
-    half = e // 2.0
-    p = xp.pow(2.0 * xp.ones_like(safe), half) * xp.pow(2.0 * xp.ones_like(safe), e - half)
-    too_small = (safe / p) >= 1.0
-    p = xp.where(too_small, p * 2.0, p)
-    return p
+    e = xp.clip(xp.floor(xp.log2(safe)) + 1.0, -1074.0, 1023.0)
+    too_small = (safe / _pow2(e, xp)) >= 1.0
+    e = xp.where(too_small & (e < 1023.0), e + 1.0, e)
+    return _pow2(e, xp)
+
+
+def _pow2(e, xp):
+    # 2**e as two halves: pow(2, -1074) or pow(2, 1023) in one step may be inexact or overflow
+    half = xp.floor(e / 2.0)
+    two = 2.0 * xp.ones_like(e)
+    return xp.pow(two, half) * xp.pow(two, e - half)
 
 
 def standardize(x, *, axis=-1, ddof=0, n=None, reduce_sum=None, reduce_max=None):
