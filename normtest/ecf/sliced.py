@@ -111,7 +111,10 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         Sample: N observations (rows) of D variables. A 1-d array is one
         variable (D = 1). A DataFrame must have numeric columns; their names
         are recorded in ``result.columns``. float32 input stays float32 in the
-        projection (the sums are accumulated in float64).
+        projection (the sums are accumulated in float64). A masked array drops
+        every row with a masked entry. With ``standardize=False`` values beyond
+        1e150 raise ValueError, and data so far outside N(0, I) that the
+        ``"auto"`` rule would need more than 32768 nodes raise ValueError too.
     n_slices : int, default 256
         Number M of random directions (ignored when `directions` is given).
     directions : None, "all" or array_like of shape (D, M)
@@ -134,7 +137,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         inverse square root (so the test is affine invariant in law). A
         singular or near-singular covariance raises ValueError.
     beta : float, default 1.0
-        Width of the Gaussian weight N(0, beta^2) of the Henze-scale rules
+        Width (in [0.1, 10]) of the Gaussian weight N(0, beta^2) of the Henze-scale rules
         (``"auto"``, ``"gauss-hermite"``, ``directions="all"``). Must be 1
         with the LeJEPA presets.
     quadrature : str, QuadratureRule or (nodes, weights), default "auto"

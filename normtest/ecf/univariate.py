@@ -225,13 +225,17 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     ----------
     x : array_like
         Sample(s). The test is applied to every 1-D slice along `axis`.
+        Masked arrays: masked entries are left out (SciPy's convention;
+        `nan_policy` applies to the NaN that are not masked). With
+        ``standardize=False`` values beyond 1e150 raise ValueError.
     standardize : bool, default True
         ``True``: composite null (normal with unknown mean and variance); the
         data are standardised with the sample mean and the divisor-n standard
         deviation (the classical Epps–Pulley/Henze convention). ``False``:
         simple null, the data are tested against N(0, 1) as given.
     beta : float, default 1.0
-        Width of the Gaussian weight (Henze scale; Epps–Pulley is beta = 1).
+        Width of the Gaussian weight (Henze scale; Epps–Pulley is beta = 1),
+        in [0.1, 10].
         Ignored by the LeJEPA presets, which fix their own weight.
     quadrature : str, QuadratureRule or (nodes, weights), default "auto"
         How the integral is evaluated:

@@ -230,7 +230,14 @@ def _edf_test(test, x, standardize, method, axis, nan_policy, keepdims):
 _COMMON_PARAMS = """
     x : array_like
         Sample(s). Integer, float32 and float64 data, lists, pandas Series and
-        torch tensors are accepted; the input is never modified.
+        torch tensors are accepted; the input is never modified. Masked arrays
+        (``numpy.ma``) follow SciPy's convention: masked entries are left out
+        (whatever `nan_policy` says; it applies to the NaN that are not masked).
+        With ``standardize=True`` the result does not depend on the data's
+        scale (1e-300 to 1e300) or offset (up to 1e15 times the spread) beyond
+        rounding; a sample is constant only when its values agree to a few
+        units in the last place. With ``standardize=False`` values beyond
+        1e150 raise ValueError (their squares overflow).
     standardize : bool, default True
         ``True``: H0 is "normal with unknown mean and variance"; the data are
         standardised by the sample mean and the standard deviation with divisor

@@ -150,9 +150,12 @@ def bhep(X, *, beta=1.0, standardize=True, method=None, nan_policy="propagate"):
     Parameters
     ----------
     X : array_like or pandas.DataFrame, shape (n, d)
-        Sample, one observation per row (a 1-d array is d = 1).
+        Sample, one observation per row (a 1-d array is d = 1). A masked array
+        drops every row with a masked entry. With ``standardize=True`` the
+        statistic does not depend on the units of each column (columns are
+        scaled and centred before the covariance is formed).
     beta : float, default 1.0
-        Width of the weight.
+        Width of the weight, in [0.1, 10].
     standardize : bool, default True
         ``True``: H0 "normal, mean and covariance unknown"; ``Y_j`` are the
         data standardised by the sample mean and divisor-n covariance (any
