@@ -110,6 +110,8 @@ def standardize(x, *, axis=-1, ddof=0, n=None, reduce_sum=None, reduce_max=None)
     (False, True)
     """
     xp = _xp(x)
+    if xp is np and reduce_sum is None and reduce_max is None and n is None:
+        return _standardize_numpy(np.asarray(x, dtype=np.float64), axis, ddof)
     if xp is np:
         x = np.asarray(x, dtype=np.float64)
     rsum = reduce_sum or (lambda v: v)
@@ -137,6 +139,34 @@ def standardize(x, *, axis=-1, ddof=0, n=None, reduce_sum=None, reduce_max=None)
         mean = (m + c) * p
         sd = s * p
     return z, mean, sd, degenerate
+
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def _standardize_numpy(x, axis, ddof):
+    """The same steps as :func:`standardize`, for NumPy float64 with fewer temporaries.
+
+    (``frexp`` instead of ``log2``, in-place updates; identical results.)
+    """
+    n = x.shape[axis]
+    maxabs = np.max(np.abs(x), axis=axis, keepdims=True)
+    _, e = np.frexp(np.where(maxabs > 0, maxabs, 1.0))
+    p = np.ldexp(1.0, np.minimum(e, 1023))
+    d = x / p
+    span = np.max(d, axis=axis, keepdims=True) - np.min(d, axis=axis, keepdims=True)
+    m = np.sum(d, axis=axis, keepdims=True) / n
+    d -= m
+    c = np.sum(d, axis=axis, keepdims=True) / n
+    d -= c
+    s = np.sqrt(np.sum(d * d, axis=axis, keepdims=True) / max(n - ddof, 1))
+    degenerate = (span <= DEGENERATE_ULPS * _EPS * (maxabs / p)) | ~(s > 0)
+    if degenerate.any():
+        s = np.where(degenerate, 1.0, s)
+        d = np.where(degenerate, 0.0, d)
+    d /= s
+    with np.errstate(over="ignore"):
+        return d, (m + c) * p, s * p, degenerate
 
 
 class Centre:
