@@ -64,7 +64,7 @@ def _sorted_z(data: np.ndarray, standardize: bool):
         from .._standardize import standardize as _standardize
 
         # scaled before squaring, centred in two passes; constant = equal to a few ulps
-        z, _, _, deg = _standardize(z, axis=1, ddof=1)
+        z, _, _, deg = _standardize(z, axis=1, ddof=1, presorted=True)
         degenerate = deg.ravel()
     return z, degenerate
 
