@@ -12,6 +12,10 @@ statistic (docs/theory.md §3) is
 
 :func:`statistic` is written once over the array API (``array_api_compat``), so
 NumPy, torch (autograd flows through it) and dask arrays go through the same lines.
+
+:func:`standardize_rows` and :func:`rows_statistic` take rows of samples to
+statistics in memory. The p-value and the result object built from the sums live
+one layer up, in :mod:`normtest.ecf.inference`.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EcfSums", "statistic"]
+__all__ = ["EcfSums", "statistic", "standardize_rows", "rows_statistic"]
 
 
 def _namespace(*arrays):
@@ -129,3 +133,30 @@ class EcfSums:
         """Inverse of :meth:`to_dict`."""
         return cls(np.asarray(state["C"], dtype=np.float64), np.asarray(state["S"], dtype=np.float64),
                    np.asarray(state["n"], dtype=np.float64))
+
+
+# ---------------------------------------------------------------------------
+# rows of samples -> statistic (the in-memory engine and the Monte-Carlo nulls)
+# ---------------------------------------------------------------------------
+
+def standardize_rows(X):
+    """(X - mean) / sd of every row, divisor-n sd; constant rows give NaN rows and a flag.
+
+    Returns ``(Y, degenerate)``. The composite null's standardisation (docs/theory.md §1)
+    by ``normtest._standardize.standardize``: power-of-two scaling, corrected two-pass
+    centring, "constant" = equal to a few ulps.
+    """
+    from .._standardize import standardize
+
+    Y, _, _, deg = standardize(X, axis=1, ddof=0)
+    degenerate = deg.ravel()
+    Y[degenerate] = np.nan
+    return Y, degenerate
+
+
+def rows_statistic(Y, rule):
+    """The statistic under `rule` of every row of ``Y`` (shape ``(m, n)``), from its ECF sums."""
+    from ._kernels import ecf_sums_rows
+
+    C, S = ecf_sums_rows(Y, rule.nodes, step=rule.lattice_step)
+    return rule.statistic(C, S, np.full(Y.shape[0], float(Y.shape[1])))
