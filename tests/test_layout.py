@@ -48,6 +48,7 @@ LAYER_OF = {
     "normtest.ecf.core": "engines",
     "normtest.ecf._stream": "engines",
     "normtest._matrix": "engines",
+    "normtest._standardize": "engines",  # the one standardisation algorithm (numpy / array API)
     # null laws and quadrature rules
     "normtest.null": "laws",
     "normtest._sumchi2": "laws",
