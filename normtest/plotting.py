@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from ._matrix import _whitener
 from ._validate import as_float_sample, check_float, check_int, check_bool
 
 __all__ = ["plot_ecdf", "plot_qq", "plot_ecf", "plot_projections", "plot_null", "draw_ecdf"]
@@ -224,9 +225,6 @@ def plot_ecf(x, *, standardize=True, quadrature="lejepa", t_max=None, ax=None, *
     return ax
 
 
-_MAX_PROJECTIONS = 64  # histograms on one Axes
-
-
 def plot_projections(X, directions=4, *, standardize=False, rng=None, bins="auto", ax=None, **kwargs):
     """Histograms of multivariate data projected on a few directions, against N(0, 1).
 
@@ -276,7 +274,7 @@ def plot_projections(X, directions=4, *, standardize=False, rng=None, bins="auto
     if n < 2:
         raise ValueError(f"`X` must have at least 2 complete rows. Got {n} instead.")
     if isinstance(directions, (int, np.integer)) and not isinstance(directions, (bool, np.bool_)):
-        m = check_int(directions, "directions", minimum=1, maximum=_MAX_PROJECTIONS)
+        m = check_int(directions, "directions", minimum=1, maximum=64)  # histograms on one Axes
         A = check_rng(rng).standard_normal((d, m))
     else:
         A = as_float_sample(directions, "directions")
@@ -285,18 +283,14 @@ def plot_projections(X, directions=4, *, standardize=False, rng=None, bins="auto
         if A.ndim != 2 or A.shape[0] != d:
             raise ValueError(f"`directions` must have shape (D, M) with D = {d}. "
                              f"Got shape {A.shape} instead.")
-    if A.shape[1] > _MAX_PROJECTIONS:
-        raise ValueError(f"`directions` must have at most {_MAX_PROJECTIONS} columns (one histogram each). "
-                         f"Got {A.shape[1]} instead.")
+    if A.shape[1] > 64:
+        raise ValueError(f"`directions` must have at most 64 columns (one histogram each). Got {A.shape[1]} instead.")
     big = np.max(np.abs(A), axis=0)  # max-abs first: norms of 1e200 columns overflow
     if not np.all(np.isfinite(big) & (big > 0)):
         raise ValueError("`directions` must be finite and non-zero.")
-    A = A / big
-    A = A / np.linalg.norm(A, axis=0)
+    A = (A / big) / np.linalg.norm(A / big, axis=0)
     if check_bool(standardize, "standardize"):
-        from ._matrix import _whitener
-
-        centre, W = _whitener(X)
+        centre, W = _whitener(X)  # the shared helper: column-scaled, two-pass centred
         X = (X - centre) @ W
     P = X @ A
     ax = _axes(ax)
