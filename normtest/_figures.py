@@ -125,7 +125,7 @@ def projections(X, directions, standardize, rng):
     if n < 2:
         raise ValueError(f"`X` must have at least 2 complete rows. Got {n} instead.")
     if isinstance(directions, (int, np.integer)) and not isinstance(directions, (bool, np.bool_)):
-        m = check_int(directions, "directions", minimum=1)
+        m = check_int(directions, "directions", minimum=1, maximum=64)  # histograms on one Axes
         A = check_rng(rng).standard_normal((d, m))
     else:
         A = as_float_sample(directions, "directions")
@@ -134,15 +134,16 @@ def projections(X, directions, standardize, rng):
         if A.ndim != 2 or A.shape[0] != d:
             raise ValueError(f"`directions` must have shape (D, M) with D = {d}. "
                              f"Got shape {A.shape} instead.")
-    norms = np.linalg.norm(A, axis=0)
-    if not np.all(np.isfinite(norms) & (norms > 0)):
+    if A.shape[1] > 64:
+        raise ValueError(f"`directions` must have at most 64 columns (one histogram each). "
+                         f"Got {A.shape[1]} instead.")
+    big = np.max(np.abs(A), axis=0)  # max-abs first: norms of 1e200 columns overflow
+    if not np.all(np.isfinite(big) & (big > 0)):
         raise ValueError("`directions` must be finite and non-zero.")
-    A = A / norms
+    A = (A / big) / np.linalg.norm(A / big, axis=0)
     if check_bool(standardize, "standardize"):
-        Xc = X - X.mean(axis=0)
-        cov = Xc.T @ Xc / n
-        w, V = np.linalg.eigh(cov)
-        if not w.min() > 1e-12 * max(w.max(), 1e-300):
-            raise ValueError("`X` has a singular covariance matrix; cannot standardize.")
-        X = Xc @ (V / np.sqrt(w)) @ V.T
+        from ._matrix import _whitener
+
+        centre, W = _whitener(X)  # the shared helper: column-scaled, two-pass centred
+        X = (X - centre) @ W
     return X @ A

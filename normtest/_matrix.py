@@ -27,13 +27,22 @@ def _as_matrix(X, name="X", copy=True):
         return arr, None
     columns = None
     if type(X).__module__.startswith("pandas") and hasattr(X, "columns"):
-        bad = [c for c in X.columns if X[c].dtype.kind not in "iuf"]
+        # by position (duplicate names are allowed); nullable dtypes (Int64, Float64) have a kind too
+        bad = [c for c, dt in zip(X.columns, X.dtypes) if getattr(dt, "kind", "O") not in "iuf"]
         if bad:
             raise TypeError(
                 f"`{name}` must have numeric columns only. Got non-numeric column(s) {bad[:5]!r} instead."
             )
         columns = [str(c) for c in X.columns]
-        X = X.to_numpy()
+        f32 = len(X.dtypes) > 0 and all(dt == np.float32 for dt in X.dtypes)
+        X = X.to_numpy(dtype=np.float32 if f32 else np.float64, na_value=np.nan)  # pandas NA -> NaN
+    if isinstance(X, np.ma.MaskedArray):  # masked entries left out: a row with one is dropped
+        mask = np.ma.getmaskarray(X)
+        data = np.ma.getdata(X)
+        if data.ndim == 2:
+            X = data[~mask.any(axis=1)]
+        elif data.ndim == 1:
+            X = data[~mask]
     arr = as_float_sample(X, name, dtype=None)
     if arr.dtype not in (np.float32, np.float64):
         arr = arr.astype(np.float64)
@@ -59,17 +68,56 @@ def _drop_nan_rows(X, nan_policy, name="X", bad=None):
     return np.ascontiguousarray(X[~bad])
 
 
-def _whitener(X, name="X"):
-    """Sample mean and the symmetric inverse square root of the divisor-n covariance."""
-    n = X.shape[0]
-    mean = X.mean(axis=0, dtype=np.float64)
-    cov = np.zeros((X.shape[1], X.shape[1]))
-    step = max(1, _CHUNK_VALUES // max(1, X.shape[1]))
-    for lo in range(0, n, step):
-        Z = X[lo:lo + step].astype(np.float64) - mean
-        cov += Z.T @ Z
-    cov /= n
-    return mean, whitener_from_cov(cov, name)
+def _whitener(X, name="X", root="symmetric"):
+    """Centre and whitening matrix of the rows of `X`: ``Y = (X - centre) @ W``.
+
+    ``centre`` is a :class:`normtest._standardize.Centre` (``X - centre`` works on any
+    row block). ``root="symmetric"``: ``W`` is the symmetric inverse square root of the
+    divisor-n covariance. ``root="correlation"``: ``W = diag(1/sd) R^(-1/2)`` with ``R``
+    the correlation matrix (any root gives the same BHEP statistic). Both are computed
+    from the column-scaled data (docs/theory.md §2; ``normtest._standardize``): columns
+    are scaled by powers of two, centred in two passes, and singularity is judged on the
+    correlation matrix, so the units of each column (metres next to nanometres, data
+    times 1e-200 or 1e200) change nothing but rounding. When the column spreads differ
+    by more than a factor 16 the symmetric root is the correlation root times the
+    orthogonal polar factor (Newton iteration), which stays accurate where an eigen
+    decomposition of the covariance itself would not (condition number up to 1e30).
+    """
+    from ._standardize import column_moments, inv_sqrt_psd, polar_factor
+
+    n, d = X.shape
+    centre, p, cov_u, degenerate = column_moments(X, chunk_rows=max(1, _CHUNK_VALUES // max(1, d)))
+    if degenerate.any():
+        cols = np.nonzero(degenerate)[0][:5].tolist()
+        raise ValueError(
+            f"`{name}` has constant column(s) {cols}, so its sample covariance is singular: "
+            "standardize=True needs every column to vary. Remove the constant columns or use "
+            "standardize=False."
+        )
+    sd_u = np.sqrt(np.diag(cov_u))
+    R = cov_u / np.outer(sd_u, sd_u)
+    G, vals = inv_sqrt_psd(R)
+    top = float(vals[-1])
+    if not vals[0] > top / _COND_MAX:
+        cond = np.inf if vals[0] <= 0 else top / vals[0]
+        raise ValueError(
+            f"`{name}` has a singular or near-singular sample covariance (condition number of the "
+            f"correlation matrix {cond:.3g}, limit {_COND_MAX:.0e}): standardize=True needs N > D and "
+            "linearly independent columns. Remove redundant columns or use standardize=False."
+        )
+    logsd = np.log(sd_u) + np.log(p)
+    if root == "correlation":
+        return centre, G * np.exp(-logsd)[:, None]
+    if float(logsd.max() - logsd.min()) <= np.log(16.0):
+        g = float(p.max())
+        Wg, _ = inv_sqrt_psd(cov_u * np.outer(p / g, p / g))
+        return centre, Wg / g
+    # W0 = diag(1/sd) R^(-1/2) whitens; the symmetric root is W0 U^T, U the polar factor of W0
+    mid = 0.5 * (logsd.max() + logsd.min())
+    W0 = G * np.exp(mid - logsd)[:, None]          # W0 up to the scalar exp(mid): same polar factor
+    U = polar_factor(W0)
+    W = (W0 @ U.T) * np.exp(-mid)
+    return centre, W
 
 
 def whitener_from_cov(cov, name="X"):
@@ -79,9 +127,9 @@ def whitener_from_cov(cov, name="X"):
     if not top > 0 or vals[0] <= top / _COND_MAX:
         cond = np.inf if vals[0] <= 0 else top / vals[0]
         raise ValueError(
-            f"`{name}` has a singular or near-singular sample covariance (condition number {cond:.3g}, "
-            f"limit {_COND_MAX:.0e}): standardize=True needs N > D and linearly independent columns. "
-            "Remove redundant columns or use standardize=False."
+            f"`{name}` has a singular or near-singular sample covariance (condition number "
+            f"{cond:.3g}, limit {_COND_MAX:.0e}): standardize=True needs N > D and "
+            "linearly independent columns. Remove redundant columns or use standardize=False."
         )
     return (vecs / np.sqrt(vals)) @ vecs.T
 
@@ -108,22 +156,26 @@ def _check_directions(directions, D, n_slices, gen):
         )
     if not np.isfinite(A).all():
         raise ValueError("`directions` must be finite.")
-    norms = np.linalg.norm(A, axis=0)
-    if (norms == 0).any():
+    # scale each column by its largest magnitude first: norms of 1e200 or 1e-200 columns
+    # neither overflow nor underflow
+    big = np.max(np.abs(A), axis=0)
+    if (big == 0).any():
         raise ValueError(
             "`directions` must have non-zero columns. "
-            f"Got zero column(s) {np.nonzero(norms == 0)[0][:5].tolist()} instead."
+            f"Got zero column(s) {np.nonzero(big == 0)[0][:5].tolist()} instead."
         )
-    return A / norms, "user"
+    A = A / big
+    return A / np.linalg.norm(A, axis=0), "user"
 
 
 def _null_batch(gen, size, n, d, standardize):
     """`size` N(0, I_d) samples of n rows, whitened (divisor n, symmetric root) if asked."""
     Xs = gen.standard_normal((size, n, d))
-    if standardize:
+    if standardize:  # N(0, I) draws: no scale or offset to guard against, one batched root
+        from ._standardize import inv_sqrt_psd
+
         Xs = Xs - Xs.mean(axis=1, keepdims=True)
-        cov = np.einsum("bij,bik->bjk", Xs, Xs) / n
-        vals, vecs = np.linalg.eigh(cov)
-        Xs = Xs @ ((vecs / np.sqrt(vals)[:, None, :]) @ np.swapaxes(vecs, 1, 2))
+        root, _ = inv_sqrt_psd(np.einsum("bij,bik->bjk", Xs, Xs) / n)
+        Xs = Xs @ root
     return Xs
 

@@ -20,6 +20,10 @@ __all__ = [
     "check_int",
     "check_float",
     "check_rng",
+    "check_beta",
+    "check_magnitude",
+    "MAX_MAGNITUDE",
+    "BETA_RANGE",
     "resolve_rng",
     "check_nan_policy",
     "check_axis",
@@ -92,6 +96,34 @@ def check_float(value, name: str, *, low: float | None = None, high: float | Non
     return value
 
 
+#: accepted widths of the Gaussian weight N(0, beta^2) of the ECF tests. Outside it the tests
+#: have no power left (beta -> 0: every kernel is 1; beta -> inf: only the diagonal survives)
+#: and their null laws underflow or overflow; Henze-Zirkler's width stays within it for any
+#: realistic n and d.
+BETA_RANGE = (0.1, 10.0)
+
+
+def check_beta(beta, name: str = "beta") -> float:
+    """`beta` as a float in the closed interval :data:`BETA_RANGE`."""
+    return check_float(beta, name, low=BETA_RANGE[0], high=BETA_RANGE[1], low_open=False, high_open=False)
+
+
+#: largest |value| a test with ``standardize=False`` accepts: its square (in the Gaussian
+#: kernels, log Phi) must not overflow float64
+MAX_MAGNITUDE = 1e150
+
+
+def check_magnitude(arr, name: str = "x", target: str = "N(0, 1)"):
+    """ValueError if the finite values of `arr` reach :data:`MAX_MAGNITUDE` (``standardize=False``)."""
+    big = float(np.nanmax(np.abs(arr), initial=0.0)) if np.size(arr) else 0.0
+    if big > MAX_MAGNITUDE:
+        raise ValueError(
+            f"`{name}` has values up to {big:.3g}; with standardize=False they are tested against "
+            f"{target} as given, and squares of values beyond {MAX_MAGNITUDE:.0e} overflow the "
+            "computation. Rescale the data or use standardize=True."
+        )
+
+
 def check_rng(rng, name: str = "rng") -> np.random.Generator:
     """SPEC 7: `rng` may be None, an int seed, a SeedSequence or a Generator."""
     if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)) and not isinstance(
@@ -143,17 +175,32 @@ def check_axis(axis, ndim: int, name: str = "axis") -> int | None:
     return axis % ndim
 
 
-def as_float_sample(x, name: str = "x", *, dtype=np.float64, min_ndim: int = 1) -> np.ndarray:
+def _masked_parts(x):
+    """``(data, mask)`` of a ``numpy.ma.MaskedArray``, else ``(x, None)``."""
+    if isinstance(x, np.ma.MaskedArray):
+        return np.ma.getdata(x), np.ma.getmaskarray(x)
+    return x, None
+
+
+def as_float_sample(x, name: str = "x", *, dtype=np.float64, min_ndim: int = 1,
+                    return_mask: bool = False):
     """Coerce array-like numeric data to a floating array without touching the input.
 
     Strings, objects, complex and bool data raise TypeError; 0-d input raises
     ValueError; infinite values raise ValueError (NaN is left for `nan_policy`).
     Torch tensors are accepted (moved to host memory).
+
+    Masked arrays (``numpy.ma``) follow SciPy's convention: masked entries are
+    left out. With ``return_mask=True`` the result is ``(array, mask)`` (masked
+    entries set to NaN, ``mask`` None for plain input) for callers that omit
+    them along an axis; otherwise 1-d masked input is compressed and N-d masked
+    input raises TypeError (which entries to drop would be ambiguous).
     """
     if hasattr(x, "detach") and hasattr(x, "cpu") and type(x).__module__.startswith("torch"):
         x = x.detach().cpu().numpy()
     elif hasattr(x, "get") and type(x).__module__.startswith("cupy"):
         x = x.get()
+    x, mask = _masked_parts(x)
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
@@ -173,9 +220,21 @@ def as_float_sample(x, name: str = "x", *, dtype=np.float64, min_ndim: int = 1) 
         arr = arr.astype(dtype, copy=True)
     else:
         arr = arr.astype(np.result_type(arr.dtype, np.float32), copy=True)
+    if mask is not None and not mask.any():
+        mask = None
+    if mask is not None:
+        if return_mask:
+            arr[mask] = np.nan
+        elif arr.ndim == 1:
+            arr = arr[~mask]
+        else:
+            raise TypeError(
+                f"`{name}` must not be a masked array with masked entries here (shape {arr.shape}): "
+                "pass `x.compressed()` or `x.filled(np.nan)` with nan_policy='omit'."
+            )
     if np.isinf(arr).any():
         raise ValueError(f"`{name}` must not contain infinite values.")
-    return arr
+    return (arr, mask) if return_mask else arr
 
 
 def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", test: str = "test",
@@ -197,7 +256,7 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
         (per slice sample size) and ``meta``: a list of the ``_meta`` dicts of
         each group of equal n.
     """
-    arr = as_float_sample(x, name)
+    arr, mask = as_float_sample(x, name, return_mask=True)
     nan_policy = check_nan_policy(nan_policy)
     keepdims = check_bool(keepdims, "keepdims")
     ax = check_axis(axis, arr.ndim)
@@ -208,18 +267,27 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
     moved = np.moveaxis(arr, ax, -1)
     batch_shape = moved.shape[:-1]
     # explicit row count: reshape(-1, 0) is ambiguous for an empty sample axis
-    data = np.ascontiguousarray(moved.reshape(int(np.prod(batch_shape, dtype=np.int64)), moved.shape[-1]))
+    rows_shape = (int(np.prod(batch_shape, dtype=np.int64)), moved.shape[-1])
+    data = np.ascontiguousarray(moved.reshape(rows_shape))
     m, n_full = data.shape
     if n_full == 0 and m <= 1:
         raise ValueError(f"`{name}` must not be empty.")
 
-    nan_mask = np.isnan(data)
+    # masked entries (numpy.ma) are always left out; nan_policy acts on the NaN of the rest
+    masked = None
+    if mask is not None:
+        masked = np.ascontiguousarray(np.moveaxis(mask.reshape(-1) if axis is None else mask, ax, -1)
+                                      .reshape(rows_shape))
+    nan_mask = np.isnan(data) if masked is None else np.isnan(data) & ~masked
     has_nan = nan_mask.any(axis=1)
     if has_nan.any() and nan_policy == "raise":
         raise ValueError(f"`{name}` contains NaN and nan_policy='raise'.")
+    if masked is not None:
+        nan_mask = nan_mask | masked if nan_policy == "omit" else masked
+    dropping = nan_policy == "omit" or masked is not None
 
     counts = np.full(m, n_full, dtype=np.int64)
-    if nan_policy == "omit":
+    if dropping:
         counts = n_full - nan_mask.sum(axis=1)
     groups: dict[int, list[int]] = {}
     for i in range(m):
@@ -235,7 +303,7 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
             small.append(n)
             continue
         rows = np.asarray(rows)
-        if nan_policy == "omit" and has_nan[rows].any():
+        if dropping and nan_mask[rows].any():
             sub = np.empty((len(rows), n))
             for j, r in enumerate(rows):
                 sub[j] = data[r][~nan_mask[r]]

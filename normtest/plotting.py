@@ -253,7 +253,7 @@ def plot_projections(X, directions=4, *, standardize=False, rng=None, bins="auto
         Data; rows with missing values are dropped.
     directions : int or array_like of shape (D, M), default 4
         Directions (columns, normalised to unit length), or how many to draw
-        uniformly at random from `rng`.
+        uniformly at random from `rng`; at most 64.
     standardize : bool, default False
         Whiten by the sample mean and covariance first (the composite null).
     rng : None, int or numpy.random.Generator

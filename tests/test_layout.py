@@ -50,6 +50,7 @@ LAYER_OF = {
     "normtest.ecf._sincos": "engines",
     "normtest.ecf._passes": "engines",
     "normtest._matrix": "engines",
+    "normtest._standardize": "engines",  # the one standardisation algorithm (numpy / array API)
     # null laws and quadrature rules
     "normtest.null": "laws",
     "normtest._sumchi2": "laws",

@@ -140,18 +140,16 @@ class EcfSums:
 # ---------------------------------------------------------------------------
 
 def standardize_rows(X):
-    """(X - mean) / sd of every row, divisor-n sd; rows with sd == 0 give NaN rows and a flag.
+    """(X - mean) / sd of every row, divisor-n sd; constant rows give NaN rows and a flag.
 
-    Returns ``(Y, degenerate)``. The composite null's standardisation (docs/theory.md §1).
+    Returns ``(Y, degenerate)``. The composite null's standardisation (docs/theory.md §1)
+    by ``normtest._standardize.standardize``: power-of-two scaling, corrected two-pass
+    centring, "constant" = equal to a few ulps.
     """
-    mean = X.mean(axis=1, keepdims=True)
-    Z = X - mean
-    sd = np.sqrt(np.mean(Z * Z, axis=1, keepdims=True))
-    # relative test for a constant row (rounding can leave a tiny sd)
-    scale = np.maximum(np.abs(mean), np.max(np.abs(X), axis=1, keepdims=True))
-    degenerate = (sd <= 1e-13 * scale).ravel() | (sd == 0).ravel()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        Y = Z / sd
+    from .._standardize import standardize
+
+    Y, _, _, deg = standardize(X, axis=1, ddof=0)
+    degenerate = deg.ravel()
     Y[degenerate] = np.nan
     return Y, degenerate
 

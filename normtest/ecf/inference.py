@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._result import TestResult
-from .._validate import check_bool, check_float
+from .._validate import check_beta, check_bool
 from ..null import MonteCarlo, check_method, monte_carlo_null
 from .core import rows_statistic, standardize_rows
 from .laws import asymptotic_null, table_null
@@ -39,7 +39,7 @@ def check_args(standardize, beta, quadrature, method):
     ``normtest.null.check_method``.
     """
     standardize = check_bool(standardize, "standardize")
-    beta = check_float(beta, "beta", low=0.0, high=None)
+    beta = check_beta(beta)
     kind, rule = check_quadrature(quadrature, beta)
     method = check_method(method, allowed=("asymptotic", "table"))
     if method == "table" and not (kind in ("exact", "auto") and beta == 1.0):

@@ -189,6 +189,9 @@ def custom_rule(nodes, weights) -> QuadratureRule:
     nodes_f, weights_f = _fold(t, w)
     if nodes_f.size == 0:
         raise ValueError("`quadrature` needs at least one non-zero node.")
+    if not (weights_f > 0).any():
+        raise ValueError("`quadrature` weights must not all be zero (at the non-zero nodes): such a rule "
+                         "gives the statistic 0 for every sample.")
     step = None
     if nodes_f.size >= 2:
         d = np.diff(nodes_f)
@@ -203,6 +206,9 @@ def custom_rule(nodes, weights) -> QuadratureRule:
 # must exceed the data's range, and the truncation point in units of beta.
 _AUTO_MARGIN = 10.0   # aliased kernel terms are below exp(-_AUTO_MARGIN**2 / 2) = 2e-22
 _AUTO_TMAX = 9.0      # dropped weight 2 * Phi(-9) = 2.3e-19
+#: most nodes an "auto" rule may have (the work is n K per sample): data needing more lie
+#: far outside N(0, 1) on the scale of the weight (|y| beyond ~1e4 / beta)
+AUTO_MAX_NODES = 2**15
 
 
 def auto_rule_size(spread: float, beta: float = 1.0) -> tuple[float, int]:
@@ -257,7 +263,8 @@ def auto_rule(spread: float, beta: float = 1.0) -> QuadratureRule:
     count is ``K = ceil(9 beta / h)`` with ``h = 2 pi / P`` and
     ``P = max(2 spread + 10/beta, spread + 10/beta', 10/beta'')``: about 29
     nodes for N(0, 1) data at ``n = 10^6`` (spread 5), growing linearly with the
-    spread. (For heavy-tailed data the public function keeps the few far points
+    spread. The work is bounded: a rule of more than ``AUTO_MAX_NODES`` (32768)
+    nodes, i.e. ``beta * spread`` beyond about 1e4, raises ValueError. (For heavy-tailed data the public function keeps the few far points
     out of the ECF sums and adds their pair terms in closed form; see
     ``normtest.epps_pulley``.)
 
@@ -270,11 +277,18 @@ def auto_rule(spread: float, beta: float = 1.0) -> QuadratureRule:
     """
     s = float(spread)
     b = float(beta)
-    if not np.isfinite(s) or s < 0:
-        raise ValueError(f"`spread` must be a finite float >= 0. Got {spread!r} instead.")
+    if np.isnan(s) or s < 0:
+        raise ValueError(f"`spread` must be a float >= 0. Got {spread!r} instead.")
     if not np.isfinite(b) or b <= 0:
         raise ValueError(f"`beta` must be a finite float > 0. Got {beta!r} instead.")
-    h, K = auto_rule_size(s, b)
+    h, K = auto_rule_size(s, b) if np.isfinite(s) else (0.0, np.inf)
+    if K > AUTO_MAX_NODES:
+        raise ValueError(
+            f"quadrature='auto' would need {K:.3g} nodes (limit {AUTO_MAX_NODES}) for beta={b:g} and data "
+            f"of magnitude up to {s:.3g}: the values are far outside N(0, 1) on the scale of the weight. "
+            "Standardize them (standardize=True), rescale them, or pass a fixed rule such as "
+            "quadrature='lejepa'."
+        )
     t = h * np.arange(1, K + 1, dtype=np.float64)
     omega = 2.0 * h * np.exp(-0.5 * (t / b) ** 2) / (b * np.sqrt(2.0 * np.pi))
     return QuadratureRule("auto", t, omega, "henze", b, float(h),

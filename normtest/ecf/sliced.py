@@ -22,6 +22,9 @@ import numpy as np
 
 from .._result import TestResult
 from .._validate import (
+    check_beta,
+    MAX_MAGNITUDE,
+    check_magnitude,
     SmallSampleWarning,
     check_bool,
     check_choice,
@@ -110,7 +113,10 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         Sample: N observations (rows) of D variables. A 1-d array is one
         variable (D = 1). A DataFrame must have numeric columns; their names
         are recorded in ``result.columns``. float32 input stays float32 in the
-        projection (the sums are accumulated in float64).
+        projection (the sums are accumulated in float64). A masked array drops
+        every row with a masked entry. With ``standardize=False`` values beyond
+        1e150 raise ValueError, and data so far outside N(0, I) that the
+        ``"auto"`` rule would need more than 32768 nodes raise ValueError too.
     n_slices : int, default 256
         Number M of random directions (ignored when `directions` is given).
     directions : None, "all" or array_like of shape (D, M)
@@ -133,7 +139,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         inverse square root (so the test is affine invariant in law). A
         singular or near-singular covariance raises ValueError.
     beta : float, default 1.0
-        Width of the Gaussian weight N(0, beta^2) of the Henze-scale rules
+        Width (in [0.1, 10]) of the Gaussian weight N(0, beta^2) of the Henze-scale rules
         (``"auto"``, ``"gauss-hermite"``, ``directions="all"``). Must be 1
         with the LeJEPA presets.
     quadrature : str, QuadratureRule or (nodes, weights), default "auto"
@@ -212,7 +218,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         raise ValueError("`X` must not contain infinite values.")
     n_slices = check_int(n_slices, "n_slices", minimum=1)
     standardize = check_bool(standardize, "standardize")
-    beta = check_float(beta, "beta", low=0.0)
+    beta = check_beta(beta)
     reduction = check_choice(reduction, "reduction", ("mean", "max", "none"))
     method = check_method(method, allowed=("asymptotic",))
     nan_policy = check_nan_policy(nan_policy)
@@ -233,6 +239,10 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     M = 0 if A is None else A.shape[1]
     kind, rule = check_quadrature(quadrature, beta, exact_error=_NO_EXACT, preset_beta=True)
     Xc = _drop_nan_rows(X, nan_policy, bad=nan_row)
+    if not standardize:  # the row norms bound every value: look closer only when they are large
+        finite = sq[~nan_row]
+        if finite.size and not np.sqrt(finite.max()) <= MAX_MAGNITUDE:
+            check_magnitude(X, "X", "N(0, I)")
     settings = {"n_slices": M, "directions": source, "beta": beta, "reduction": reduction, "dim": D}
     common = dict(standardize=standardize, test="sliced_epps_pulley", columns=columns, directions=A,
                   seed=seed if source == "random" else None)

@@ -8,8 +8,8 @@ import numpy as np
 
 from .core import rows_statistic, standardize_rows
 from .inference import EppsPulleyResult, check_args, epps_pulley_result, pvalue, quadrature_record
-from .rules import auto_rule
-from .._validate import DegenerateDataWarning, vectorize_1d
+from .rules import AUTO_MAX_NODES, auto_rule, auto_rule_size
+from .._validate import DegenerateDataWarning, check_magnitude, vectorize_1d
 
 __all__ = ["epps_pulley", "EppsPulleyResult"]
 
@@ -54,7 +54,7 @@ def _far_radius(A, beta, allow_far=True):
     return float(cand[int(np.argmin(cost))])
 
 
-def _exact_ecf(Y, beta, allow_far=True):
+def _exact_ecf(Y, beta, allow_far=True, R=None):
     """Exact T_{n,beta} of each row by the ECF route (auto rule + far points in closed form).
 
     Points with ``|y| > R`` are removed from the ECF sums (their cos/sin are
@@ -70,7 +70,8 @@ def _exact_ecf(Y, beta, allow_far=True):
 
     m, n = Y.shape
     A = np.abs(Y)
-    R = _far_radius(A, beta, allow_far)
+    if R is None:
+        R = _far_radius(A, beta, allow_far)
     rule = auto_rule(R, beta)
     C, S = ecf_sums_rows(Y, rule.nodes, step=rule.step)
     b2 = beta * beta
@@ -141,7 +142,14 @@ def _statistic(Y, beta, kind, rule):
 
         return ep_closed_form(Y, beta), {"rule": "exact", "algorithm": "closed-form O(n^2)"}
     if kind in ("exact", "auto"):
-        T, r, R, n_far = _exact_ecf(Y, beta)
+        R = _far_radius(np.abs(Y), beta)
+        if auto_rule_size(R, beta)[1] > AUTO_MAX_NODES and n <= _CLOSED_FORM_MAX_N:
+            # data far outside N(0, 1) (standardize=False): the closed form is exact and
+            # bounded (O(n^2)), an ECF rule would need an unbounded number of nodes
+            from ._kernels import ep_closed_form
+
+            return ep_closed_form(Y, beta), {"rule": kind, "algorithm": "closed-form O(n^2)"}
+        T, r, R, n_far = _exact_ecf(Y, beta, R=R)
         info = {"rule": kind, "algorithm": "ECF with auto rule, far points in closed form",
                 **r.describe(), "far_radius": R}
         info["rule"] = kind
@@ -169,13 +177,17 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     ----------
     x : array_like
         Sample(s). The test is applied to every 1-D slice along `axis`.
+        Masked arrays: masked entries are left out (SciPy's convention;
+        `nan_policy` applies to the NaN that are not masked). With
+        ``standardize=False`` values beyond 1e150 raise ValueError.
     standardize : bool, default True
         ``True``: composite null (normal with unknown mean and variance); the
         data are standardised with the sample mean and the divisor-n standard
         deviation (the classical Epps–Pulley/Henze convention). ``False``:
         simple null, the data are tested against N(0, 1) as given.
     beta : float, default 1.0
-        Width of the Gaussian weight (Henze scale; Epps–Pulley is beta = 1).
+        Width of the Gaussian weight (Henze scale; Epps–Pulley is beta = 1),
+        in [0.1, 10].
         Ignored by the LeJEPA presets, which fix their own weight.
     quadrature : str, QuadratureRule or (nodes, weights), default "auto"
         How the integral is evaluated:
@@ -275,6 +287,7 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
             if standardize:
                 Y, degenerate = standardize_rows(data)
             else:
+                check_magnitude(data)
                 Y, degenerate = data, np.zeros(m, dtype=bool)
             if degenerate.any():
                 degenerate_seen.append(int(degenerate.sum()))

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.special import log_ndtr, ndtr
 
 from .._result import TestResult
-from .._validate import (DegenerateDataWarning, check_axis, check_bool, check_nan_policy, resolve_rng,
+from .._validate import (DegenerateDataWarning, check_axis, check_bool, check_magnitude, check_nan_policy, resolve_rng,
                         vectorize_1d)
 from ..null import MonteCarlo, check_method
 
@@ -58,14 +58,14 @@ def _sorted_z(data: np.ndarray, standardize: bool):
     """Sorted (and, if asked, standardised) rows, plus a mask of degenerate rows."""
     z = np.sort(data, axis=1)
     degenerate = np.zeros(z.shape[0], dtype=bool)
-    if standardize:
-        mean = z.mean(axis=1, keepdims=True)
-        sd = z.std(axis=1, ddof=1, keepdims=True)
-        # zero variance, or a spread lost in rounding/underflow (same rule as epps_pulley)
-        scale = np.maximum(np.abs(z[:, :1]), np.abs(z[:, -1:]))
-        degenerate = ((sd <= 1e-13 * scale) | ~(sd > 0)).ravel()
-        sd[degenerate] = 1.0
-        z = (z - mean) / sd
+    if not standardize:
+        check_magnitude(z)
+    else:
+        from .._standardize import standardize as _standardize
+
+        # scaled before squaring, centred in two passes; constant = equal to a few ulps
+        z, _, _, deg = _standardize(z, axis=1, ddof=1, presorted=True)
+        degenerate = deg.ravel()
     return z, degenerate
 
 
@@ -171,7 +171,7 @@ def _one_sample_fast_path(x, axis, nan_policy, keepdims, min_n, compute):
     Validates exactly as :func:`vectorize_1d` and returns its output layout, or None to
     defer to it (NaN present, too small, keepdims, several slices).
     """
-    if not isinstance(x, np.ndarray) or x.ndim != 1 or x.dtype != np.float64 or keepdims is not False:
+    if type(x) is not np.ndarray or x.ndim != 1 or x.dtype != np.float64 or keepdims is not False:
         return None
     check_nan_policy(nan_policy)
     check_axis(axis, 1)
@@ -230,7 +230,14 @@ def _edf_test(test, x, standardize, method, axis, nan_policy, keepdims):
 _COMMON_PARAMS = """
     x : array_like
         Sample(s). Integer, float32 and float64 data, lists, pandas Series and
-        torch tensors are accepted; the input is never modified.
+        torch tensors are accepted; the input is never modified. Masked arrays
+        (``numpy.ma``) follow SciPy's convention: masked entries are left out
+        (whatever `nan_policy` says; it applies to the NaN that are not masked).
+        With ``standardize=True`` the result does not depend on the data's
+        scale (1e-300 to 1e300) or offset (up to 1e15 times the spread) beyond
+        rounding; a sample is constant only when its values agree to a few
+        units in the last place. With ``standardize=False`` values beyond
+        1e150 raise ValueError (their squares overflow).
     standardize : bool, default True
         ``True``: H0 is "normal with unknown mean and variance"; the data are
         standardised by the sample mean and the standard deviation with divisor

@@ -9,6 +9,8 @@ import numpy as np
 
 from .._result import TestResult
 from .._validate import (
+    check_beta,
+    check_magnitude,
     DegenerateDataWarning,
     SmallSampleWarning,
     check_bool,
@@ -43,6 +45,8 @@ def _bhep_impl(X, beta, standardize, method, nan_policy, test, beta_rule):
     method = check_method(method, allowed=("lognormal",))
     nan_policy = check_nan_policy(nan_policy)
     Xc = _drop_nan_rows(X, nan_policy)
+    if not standardize:
+        check_magnitude(X, "X", "N(0, I)")
     D = X.shape[1]
     min_n = D + 2 if standardize else 2
     if Xc is None or Xc.shape[0] < min_n:
@@ -58,7 +62,7 @@ def _bhep_impl(X, beta, standardize, method, nan_policy, test, beta_rule):
     Y = Xc.astype(np.float64)
     if standardize:
         try:
-            offset, W = _whitener(Y)
+            offset, W = _whitener(Y, root="correlation")
         except ValueError:
             warnings.warn(f"{test}: the sample covariance is singular; the result is NaN.",
                           DegenerateDataWarning, stacklevel=3)
@@ -93,7 +97,8 @@ def _bhep_impl(X, beta, standardize, method, nan_policy, test, beta_rule):
         pvalue = float(null.sf(stat))
         label = "lognormal"
     res = TestResult(statistic=stat, pvalue=np.asarray(pvalue)[()], n=n, standardize=standardize,
-                     method=label, null=null, test=test, settings=settings, pvalue_se=pvalue_se)
+                     method=label, null=null, test=test, settings=settings, pvalue_se=pvalue_se,
+                     seed=getattr(null, "seed", None))
     return res
 
 
@@ -115,9 +120,12 @@ def bhep(X, *, beta=1.0, standardize=True, method=None, nan_policy="propagate"):
     Parameters
     ----------
     X : array_like or pandas.DataFrame, shape (n, d)
-        Sample, one observation per row (a 1-d array is d = 1).
+        Sample, one observation per row (a 1-d array is d = 1). A masked array
+        drops every row with a masked entry. With ``standardize=True`` the
+        statistic does not depend on the units of each column (columns are
+        scaled and centred before the covariance is formed).
     beta : float, default 1.0
-        Width of the weight.
+        Width of the weight, in [0.1, 10].
     standardize : bool, default True
         ``True``: H0 "normal, mean and covariance unknown"; ``Y_j`` are the
         data standardised by the sample mean and divisor-n covariance (any
@@ -143,7 +151,7 @@ def bhep(X, *, beta=1.0, standardize=True, method=None, nan_policy="propagate"):
     >>> print(round(float(res.statistic), 4), round(float(res.pvalue), 3), res.method)
     0.4403 0.494 lognormal
     """
-    beta = check_float(beta, "beta", low=0.0)
+    beta = check_beta(beta)
     return _bhep_impl(X, beta, standardize, method, nan_policy, "bhep", False)
 
 

@@ -353,6 +353,8 @@ def _as_tensor(x, name, min_ndim=1):
     if t.dim() < min_ndim:
         raise ValueError(f"`{name}` must have at least {min_ndim} dimension(s). Got shape "
                          f"{tuple(t.shape)} instead.")
+    if t.numel() == 0:
+        raise ValueError(f"`{name}` must not be empty. Got shape {tuple(t.shape)} instead.")
     return t
 
 
@@ -373,10 +375,9 @@ def _check_bool(value, name):
 def _check_beta(beta):
     if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, numbers.Real):
         raise TypeError(f"`beta` must be a real number. {_got(beta)}")
-    beta = float(beta)
-    if not (math.isfinite(beta) and beta > 0):
-        raise ValueError(f"`beta` must be a finite float in the interval (0, inf). {_got(beta)}")
-    return beta
+    from .._validate import check_beta
+
+    return check_beta(beta)
 
 
 def _check_int(value, name, minimum):
@@ -522,20 +523,21 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", dim=None, d
     cd = _compute_dtype(x.dtype)
     n = _global_count(N, x.device, distributed)
     scale = shift = None
+    degenerate = None
     if standardize:
-        sdt = _acc_dtype(x.device)  # mean and sd in float64 (two passes), whatever the input
+        from .._standardize import standardize as _standardize
+
+        if float(n) < 2:
+            raise ValueError(f"`x` must have at least 2 observations along `dim` with standardize=True. "
+                             f"Got {int(n)} instead.")
+        sdt = _acc_dtype(x.device)  # normtest._standardize's algorithm in float64, centred before the cast
         with torch.autocast(device_type=x.device.type, enabled=False):
-            xs = xb.to(sdt)
-            total = xs.sum(dim=1, keepdim=True)
-            if distributed:
-                total = _all_reduce_sum(total)
-            mean = total / n.to(sdt)
-            ss = ((xs - mean) ** 2).sum(dim=1, keepdim=True)
-            if distributed:
-                ss = _all_reduce_sum(ss)
-            sd = torch.sqrt(ss / n.to(sdt))
-            scale = (1.0 / sd).to(cd)
-            shift = (mean / sd).to(cd)
+            z, _, _, degenerate = _standardize(
+                xb.to(sdt), axis=1, n=n.to(sdt),
+                reduce_sum=_all_reduce_sum if distributed else None,
+                reduce_max=(lambda v: _all_reduce_nograd(v, torch.distributed.ReduceOp.MAX)) if distributed
+                else None)
+            xb = z.to(cd)
     if _needs_spread(quadrature):
         # one rule for all columns, sized by the largest |y|: "auto" is exact (1e-10) for every
         # column within its spread, so this equals the per-column exact statistic of the NumPy path
@@ -546,6 +548,14 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", dim=None, d
                 spread = _all_reduce_nograd(spread, torch.distributed.ReduceOp.MAX)
         rule = _rule(quadrature, beta, spread=float(spread))
     stat = _column_stat(xb, scale, shift, rule, cd, n, distributed)
+    if degenerate is not None and bool(degenerate.any()):
+        import warnings
+
+        from .._validate import DegenerateDataWarning
+
+        stat = torch.where(degenerate.reshape(stat.shape), torch.full_like(stat, float("nan")), stat)
+        warnings.warn("epps_pulley: a column has zero variance (all values equal); with standardize=True "
+                      "its statistic is NaN.", DegenerateDataWarning, stacklevel=2)
     return stat.reshape(batch).to(_out_dtype(x.dtype))
 
 
@@ -586,10 +596,11 @@ def _prepare_directions(directions, D, cd, device):
     A = A.detach().to(device=device, dtype=torch.float64)
     if not torch.isfinite(A).all():
         raise ValueError("`directions` must be finite.")
-    norms = torch.linalg.vector_norm(A, dim=0, keepdim=True)
-    if (norms == 0).any():
+    big = A.abs().amax(dim=0, keepdim=True)  # max-abs first: norms of 1e200 columns overflow
+    if (big == 0).any():
         raise ValueError("`directions` must not contain a zero column.")
-    return (A / norms).to(cd)
+    A = A / big
+    return (A / torch.linalg.vector_norm(A, dim=0, keepdim=True)).to(cd)
 
 
 def sliced_epps_pulley(x, n_slices=256, *, directions=None, rng=None, standardize=False, beta=1.0,
@@ -680,23 +691,34 @@ def _sliced_core(xb, A, standardize, quadrature, beta, rule, cd, distributed, bu
         # whitening would cost ~1e-4 in the statistic
         sd = _acc_dtype(xb.device)
         with torch.autocast(device_type=xb.device.type, enabled=False):
-            xs = xb.to(sd)
+            from .._standardize import pow2_scale
+
+            # normtest._standardize: one power of two per sample (exact; the symmetric root
+            # commutes with it), two-pass centring, and the centred values go to the ECF sums
+            # (a float32 cast after centring keeps offsets like 1e6 exact)
+            big = xb.detach().abs().to(sd).amax(dim=(1, 2), keepdim=True)
+            if distributed:
+                big = _all_reduce_nograd(big, torch.distributed.ReduceOp.MAX)
+            xs = xb.to(sd) / pow2_scale(big, torch)
             total = xs.sum(dim=1, keepdim=True)
             if distributed:
                 total = _all_reduce_sum(total)
             mean = total / n.to(sd)  # (B, 1, D)
             xc = xs - mean
+            corr = xc.sum(dim=1, keepdim=True)
+            if distributed:
+                corr = _all_reduce_sum(corr)
+            xc = xc - corr / n.to(sd)
             cov = torch.matmul(xc.transpose(-1, -2), xc)
             if distributed:
                 cov = _all_reduce_sum(cov)
             cov = cov / n.to(sd)
             R = _InvSqrtPSD.apply(cov)  # (B, D, D)
-            Aeff64 = torch.matmul(R, A.to(sd))  # (B, D, M)
-            shift = torch.matmul(mean, Aeff64).to(cd)  # (B, 1, M)
-            Aeff = Aeff64.to(cd)
+            Aeff = torch.matmul(R, A.to(sd)).to(cd)  # (B, D, M)
+            xb = xc.to(cd)
     if rule is None:  # data-dependent rule: spread = max_j ||Y_j||, no gradient, global
         with torch.no_grad():
-            y = xb.to(cd) if shift is None else torch.matmul(xc, R)
+            y = xb.to(cd) if not standardize else torch.matmul(xc, R)
             spread = torch.linalg.vector_norm(y, dim=-1).amax()
             if distributed:
                 spread = _all_reduce_nograd(spread, torch.distributed.ReduceOp.MAX)
