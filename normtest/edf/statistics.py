@@ -62,7 +62,7 @@ class EDFResult(TestResult):
 
     @property
     def critical_values(self) -> np.ndarray:
-        """Upper percent points of `null` at `significance_level` (last axis for batched results)."""
+        """Upper percent points of `null` at `significance_level` (an object-array null adds its axes)."""
         q = 1.0 - _SCIPY_LEVELS / 100.0
         nulls = self.null
         if not isinstance(nulls, np.ndarray):
@@ -429,7 +429,7 @@ def anderson(x, dist="norm", *, standardize=True, method=None, axis=0, nan_polic
 
     >>> res = normtest.anderson(x, "norm")
     >>> print(res.significance_level, res.critical_values.round(3))
-    [15.  10.   5.   2.5  1. ] [0.563 0.639 0.741 0.86  1.023]
+    [15.  10.   5.   2.5  1. ] [0.549 0.621 0.741 0.862 1.021]
     """
     _check_dist(dist)
     return _edf_test("anderson", x, standardize, method, axis, nan_policy, keepdims)
