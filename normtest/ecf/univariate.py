@@ -242,7 +242,7 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
           nodes are folded onto ``|t|``.
     method : None, "asymptotic", "table" or MonteCarlo, default None
         How the p-value is obtained. ``None``: for beta = 1 with "auto"/"exact",
-        finite-n Monte-Carlo tables shipped with the package (n >= 5; error
+        finite-n Monte-Carlo tables shipped with the package (n >= 3; error
         below 0.003 at the 10/5/1% points, see Notes); otherwise the limit law
         (``"asymptotic"``). A :class:`normtest.MonteCarlo` instance simulates
         the null of exactly the statistic computed, for any settings.
@@ -276,8 +276,11 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     eigenvalues), so nulls always match the statistic computed. Limit upper
     10/5/1% points for beta = 1: 0.29138/0.37816/0.58575 (composite),
     0.90739/1.17830/1.83287 (simple). The default tables (``method`` "table")
-    hold Monte-Carlo quantiles for n = 5 ... 1000 (2e5 replicates each) and are
-    interpolated in 1/n towards the limit law.
+    hold Monte-Carlo quantiles for n = 3 ... 1000 (2e5 replicates each) and are
+    interpolated in 1/n towards the limit law. Minimum sample size: n >= 3 (the
+    tables' first row; with ``standardize=False`` n = 2 is accepted by Monte
+    Carlo and ``method="asymptotic"``); smaller slices give NaN and a
+    :class:`normtest.SmallSampleWarning`.
 
     Monte Carlo: the statistic of ``n_resamples`` N(0, 1) samples (standardised
     as the data are), p = (b + 1)/(B + 1) (see :class:`normtest.MonteCarlo`).
@@ -330,7 +333,8 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
             out["pvalue_se"] = se
         return out
 
-    min_n = 3 if standardize else 2
+    # the shipped tables start at n = 3 (both nulls): below it only Monte Carlo or an explicit limit law
+    min_n = 3 if standardize or method in (None, "table") else 2
     res = vectorize_1d(x, axis=axis, nan_policy=nan_policy, min_n=min_n, compute=compute,
                        test="epps_pulley", keepdims=keepdims)
     if degenerate_seen:
