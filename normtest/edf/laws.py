@@ -203,7 +203,7 @@ def _finite_switch(test, n):
     hi = min(n / 3.0, _CVM_XMAX) if test == "cramervonmises" else _AD_XMAX
     if float(cdf(hi)) < 1.0 - _FINITE_FROM:
         return None
-    x0 = float(_bisect_ppf(cdf, 1.0 - _FINITE_FROM, 0.0, hi))
+    x0 = float(invert_cdf(cdf, 1.0 - _FINITE_FROM, 0.0, hi))
     limit = 1.0 - float(series(x0))
     return x0, (1.0 - float(cdf(x0))) / limit
 
