@@ -123,7 +123,7 @@ def test_input_errors(tmp_path, capsys, content, name, match):
 
 @pytest.mark.parametrize("argv, match", [
     (["check", "{ok}", "--columns", "zzz"], "'columns' must name columns"),
-    (["check", "{ok}", "--test", "shapiro"], "'tests' must be names"),
+    (["check", "{ok}", "--test", "kolmogorov"], "'tests' must be names"),
     (["check", "{ok}", "--alpha", "1.5"], "'alpha'"),
     (["check", "{ok}", "--seed", "-3"], "--seed"),
     (["check", "{ok}", "--n-resamples", "0"], "'n_resamples'"),
