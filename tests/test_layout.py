@@ -62,6 +62,9 @@ LAYER_OF = {
     "normtest.ecf.univariate": "tests",
     "normtest.ecf.sliced": "tests",
     "normtest.multivariate.bhep": "tests",
+    "normtest.multivariate.mardia": "tests",
+    "normtest.classic": "surface",  # wraps SciPy/statsmodels (statsmodels imported on use)
+    "normtest.ecf.effect": "tests",
     # what users import: the package, backends, integrations, figures, the CLI
     "normtest": "surface",
     "normtest.__main__": "surface",
