@@ -54,6 +54,7 @@ LAYER_OF = {
     "normtest.edf.laws": "laws",
     "normtest.ecf.rules": "laws",
     "normtest.ecf.laws": "laws",
+    "normtest.edf.durbin": "laws",
     "normtest.ecf.sliced_laws": "laws",
     # the tests: statistic + p-value + result
     "normtest.edf.ecdf": "tests",
