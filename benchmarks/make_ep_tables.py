@@ -17,6 +17,10 @@ exact limit), which averages the Monte-Carlo noise over the 18 sample sizes; res
 the fit alternate in sign at the noise level (see ``--smooth-only`` output). Raw quantiles
 are kept as ``q_*_raw``. ``--smooth-only`` re-applies the smoothing to an existing file.
 
+``--add-n 3 4`` simulates rows for further sample sizes and inserts them into an existing
+file (seeded per row by ``SeedSequence([seed, standardize, n])``); the n = 3, 4 rows of the
+shipped file were added this way (so every n the test accepts has a finite-n table).
+
 The p-value code (normtest/_ep_null.py) interpolates in 1/n and in the normal
 score of p; tests spot-check the table against a fresh Monte-Carlo run.
 """
@@ -67,11 +71,43 @@ def smooth(ns, Q, qinf):
     return out, float(np.max(np.abs(resid)))
 
 
+def simulate_quantiles(n, standardize, B, gen):
+    """Upper-P_GRID quantiles of T_{n,1} from B seeded null samples."""
+    batch = max(1000, 4_000_000 // n)
+    stats = np.empty(B)
+    done = 0
+    while done < B:
+        size = min(batch, B - done)
+        stats[done:done + size] = _mc_statistic(gen.standard_normal((size, n)), standardize, 1.0, "auto", None)
+        done += size
+    return np.quantile(stats, 1 - P_GRID)
+
+
+def add_rows(args):
+    with np.load(args.out) as f:
+        out = {k: f[k] for k in f.files}
+    B = int(out["n_resamples"])
+    for n in sorted(set(args.add_n) - set(out["n"].tolist())):
+        rows = {}
+        for standardize, name in ((True, "composite"), (False, "simple")):
+            gen = np.random.default_rng(np.random.SeedSequence([int(out["seed"]), int(standardize), n]))
+            rows[name] = np.maximum.accumulate(simulate_quantiles(n, standardize, B, gen))
+            print(f"n={n} {name}: q(.1,.05,.01)={np.interp([.1, .05, .01], P_GRID[::-1], rows[name][::-1])}")
+        i = int(np.searchsorted(out["n"], n))
+        out["n"] = np.insert(out["n"], i, n)
+        for name in ("composite", "simple"):
+            for key in (f"q_{name}", f"q_{name}_raw"):
+                out[key] = np.insert(out[key], i, rows[name], axis=0)
+    np.savez_compressed(args.out, **out)
+    print("wrote", os.path.abspath(args.out))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--resamples", type=int, default=200_000)
     ap.add_argument("--seed", type=int, default=20261130)
     ap.add_argument("--smooth-only", action="store_true")
+    ap.add_argument("--add-n", type=int, nargs="+", default=None)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "normtest", "data",
                                                   "ep_tables.npz"))
     args = ap.parse_args()
@@ -85,6 +121,9 @@ def main():
             print(f"{name}: max relative residual of the fit {worst:.4f}")
         np.savez_compressed(args.out, **out)
         return
+    if args.add_n:
+        add_rows(args)
+        return
     B = args.resamples
     out = {"n": np.array(N_GRID), "p": P_GRID, "n_resamples": np.array(B), "seed": np.array(args.seed)}
     seqs = np.random.SeedSequence(args.seed).spawn(2 * len(N_GRID))
@@ -93,17 +132,9 @@ def main():
         for i, n in enumerate(N_GRID):
             t0 = time.time()
             gen = np.random.default_rng(seqs[s_idx * len(N_GRID) + i])
-            batch = max(1000, 4_000_000 // n)
-            stats = np.empty(B)
-            done = 0
-            while done < B:
-                size = min(batch, B - done)
-                stats[done:done + size] = _mc_statistic(gen.standard_normal((size, n)), standardize, 1.0,
-                                                        "auto", None)
-                done += size
-            Q[i] = np.quantile(stats, 1 - P_GRID)
+            Q[i] = simulate_quantiles(n, standardize, B, gen)
             print(f"standardize={standardize} n={n}: {time.time() - t0:.1f}s "
-                  f"q(.1,.05,.01)={np.quantile(stats, [.9, .95, .99]).round(5)}", flush=True)
+                  f"q(.1,.05,.01)={np.interp([.1, .05, .01], P_GRID[::-1], Q[i][::-1]).round(5)}", flush=True)
         name = "composite" if standardize else "simple"
         out[f"qinf_{name}"] = limit_quantiles(standardize, P_GRID)
         out[f"q_{name}_raw"] = Q

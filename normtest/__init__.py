@@ -19,6 +19,8 @@ from .edf.statistics import EDFResult, anderson, cramervonmises
 from .ecf.univariate import EppsPulleyResult, epps_pulley
 from .ecf.sliced import SlicedResult, sliced_epps_pulley
 from .multivariate.bhep import bhep, henze_zirkler
+from .multivariate.mardia import MardiaResult, mardia
+from .classic import dagostino, jarque_bera, lilliefors, shapiro
 
 import sys as _sys
 
@@ -58,5 +60,11 @@ __all__ = [
     "sliced_epps_pulley",
     "bhep",
     "henze_zirkler",
+    "mardia",
+    "MardiaResult",
+    "shapiro",
+    "dagostino",
+    "jarque_bera",
+    "lilliefors",
     "check",
 ]

@@ -15,7 +15,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["TestResult", "to_builtin"]
+__all__ = ["TestResult", "to_builtin", "PVALUE_FLOOR"]
+
+#: Smallest p-value ever reported: a law whose tail underflows below it reports this
+#: value flagged as an upper bound (``pvalue_upper_bound``), never a bare 0.
+PVALUE_FLOOR = float(np.finfo(np.float64).tiny)
 
 
 def to_builtin(value: Any) -> Any:
@@ -76,6 +80,13 @@ class TestResult:
     seed : int or None
         Entropy of the random stream that drove any randomness (Monte Carlo,
         random directions), when known; feed it back as ``rng`` to reproduce.
+    pvalue_upper_bound : bool or ndarray of bool
+        ``True`` where `pvalue` is only an upper bound on the p-value (read
+        "p < pvalue"): a Monte-Carlo p-value with no simulated statistic at
+        least as large as the observed one (``1 / (B + 1)``), a tabulated or
+        fitted formula beyond its range, or a tail below ``PVALUE_FLOOR``
+        (the smallest positive double). Set by the tests where they know it
+        and, for the first and last case, always derived here.
     """
 
     __test__ = False  # keep pytest from collecting this class
@@ -90,6 +101,10 @@ class TestResult:
     settings: Mapping[str, Any] = field(default_factory=dict)
     pvalue_se: Any = None
     seed: Any = None
+    pvalue_upper_bound: Any = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "pvalue_upper_bound", _upper_bound_flags(self))
 
     def __iter__(self):
         yield self.statistic
@@ -118,6 +133,7 @@ class TestResult:
             "method": self.method,
             "pvalue_se": to_builtin(self.pvalue_se),
             "seed": to_builtin(self.seed),
+            "pvalue_upper_bound": to_builtin(self.pvalue_upper_bound),
             "settings": to_builtin(dict(self.settings)),
             "null": _describe_null(self.null),
             "version": __version__,
@@ -151,11 +167,33 @@ class TestResult:
         ]
         if self.pvalue_se is not None:
             parts.append(f"pvalue_se={_fmt(self.pvalue_se)}")
+        if np.any(self.pvalue_upper_bound):
+            parts.append(f"pvalue_upper_bound={_fmt(self.pvalue_upper_bound)}")
         for f in self._extra_fields():
             if f.repr:
                 parts.append(f"{f.name}={_fmt(getattr(self, f.name))}")
         inner = ",\n    ".join(parts)
         return f"{name}({self.test}:\n    {inner})"
+
+
+def _upper_bound_flags(res) -> Any:
+    """`pvalue_upper_bound` as given, or-ed with what the p-value itself shows.
+
+    A Monte-Carlo p-value equal to ``1/(B + 1)`` (no exceedance) and a p-value at
+    :data:`PVALUE_FLOOR` (an underflowed tail) are bounds whatever the test said.
+    """
+    try:
+        p = np.asarray(res.pvalue, dtype=np.float64)
+    except (TypeError, ValueError):
+        return res.pvalue_upper_bound
+    flag = np.broadcast_to(np.asarray(res.pvalue_upper_bound, dtype=bool), p.shape).copy()
+    with np.errstate(invalid="ignore"):
+        flag |= p <= PVALUE_FLOOR * (1.0 + 1e-9)
+        B = (res.settings or {}).get("n_resamples") if isinstance(res.settings, Mapping) else None
+        if B and "monte-carlo" in str(res.method):
+            flag |= np.abs(p * (B + 1.0) - 1.0) <= 1e-9
+    flag &= ~np.isnan(p)
+    return bool(flag) if flag.ndim == 0 else flag
 
 
 def _describe_null(null):

@@ -60,6 +60,19 @@ def _register_test(name, func, *, multivariate=False):
     _EXTRA_TESTS[name] = (func, bool(multivariate))
 
 
+def _register_builtin_extras():
+    """The tests wrapped from SciPy/statsmodels (normtest.classic) and Mardia's test."""
+    from .classic import dagostino, jarque_bera, lilliefors, shapiro
+    from .multivariate.mardia import mardia
+
+    for func in (shapiro, dagostino, jarque_bera, lilliefors):
+        _register_test(func.__name__, func)
+    _register_test("mardia", mardia, multivariate=True)
+
+
+_register_builtin_extras()
+
+
 def _lookup(name):
     if name in _EXTRA_TESTS:
         return _EXTRA_TESTS[name][0]

@@ -91,10 +91,13 @@ def test_cvm_simple_matches_scipy_over_range():
     # W² over its whole range at several n: the Csörgő–Faraway p-values agree with SciPy's
     from scipy.stats._hypotests import _cdf_cvm  # SciPy's private law, used as an oracle only
 
+    # (down to SciPy's p = 1e-3: beyond it normtest carries the law's relative factor, see
+    # test_simple_finite_n_tails_have_no_floor, where SciPy's 1 - cdf falls to 0 at small n)
     for n in (4, 10, 30, 200):
         w = np.linspace(1 / (12 * n) + 1e-3, 2.0, 97)
         ref = np.clip(1 - _cdf_cvm(w, n), 0, 1)
-        assert_allclose(dist.cvm_sf(w, n), ref, atol=1e-7)
+        inside = ref >= 1e-3
+        assert_allclose(dist.cvm_sf(w, n)[inside], ref[inside], atol=1e-7)
 
 
 @pytest.mark.parametrize("n", [8, 20, 100, 2500])
@@ -499,3 +502,111 @@ def test_calibration_stephens_size(test, n, reps):
     p = TESTS[test](x, axis=1).pvalue
     for alpha in (0.01, 0.05, 0.10):
         assert abs(np.mean(p <= alpha) / alpha - 1) < 0.10
+
+
+# ---------------------------------------------------------------------------
+# Far tails and bounds (issue: p-values held at floors)
+# ---------------------------------------------------------------------------
+
+_SMIRNOV = importlib.util.spec_from_file_location("normtest_tests_sumchi2",
+                                                 pathlib.Path(__file__).with_name("test_sumchi2.py"))
+
+
+def _smirnov():
+    mod = importlib.util.module_from_spec(_SMIRNOV)
+    _SMIRNOV.loader.exec_module(mod)
+    return mod.smirnov_sf
+
+
+@pytest.mark.parametrize("test, x", [("cramervonmises", 3.0), ("cramervonmises", 30.0),
+                                     ("anderson", 40.0), ("anderson", 200.0)])
+def test_simple_limit_far_tail_against_mpmath(test, x):
+    # exact weights 1/(k pi)^2 and 1/(k(k+1)) with closed-form Fredholm determinants
+    mp = pytest.importorskip("mpmath")
+    smirnov_sf = _smirnov()
+    if test == "cramervonmises":
+        ref = smirnov_sf(x, lambda k: (k * mp.pi) ** 2, lambda u: mp.sin(mp.sqrt(u)) / mp.sqrt(u), 12)
+        ours = dist.cvm_sf(x)
+    else:
+        ref = smirnov_sf(x, lambda k: mp.mpf(k * (k + 1)),
+                         lambda u: -mp.cos(mp.pi * mp.sqrt(mp.mpf(1) / 4 + u)) / (mp.pi * u), 12)
+        ours = dist.ad_sf(x)
+    assert ours == pytest.approx(ref, rel=1e-7)  # 200 weights kept: truncation error ~5e-8
+
+
+@pytest.mark.parametrize("n", [3, 10, 1000])
+def test_simple_finite_n_tails_have_no_floor(n):
+    # Marsaglia's errfix held A² at 6e-4/n and Csörgő–Faraway gave 0 at small n; now the
+    # tail keeps falling, continuously through the switch point, and never reaches 0
+    z = np.linspace(4.0, 80.0, 25)
+    p = dist.ad_sf(z, n)
+    assert np.all(np.diff(p) < 0) and p[-1] < 1e-30 and np.all(p > 0)
+    assert p[-1] / dist.ad_sf(80.0) == pytest.approx(p[12] / dist.ad_sf(z[12]), rel=1e-6)
+    w = np.linspace(0.8, min(n / 3.0, 25.0) - 1e-6, 25)
+    q = dist.cvm_sf(w, n)
+    assert np.all(np.diff(q) <= 0) and np.all(q > 0)
+
+
+def test_simple_finite_n_far_tail_against_simulation():
+    # 1e6 samples of n = 5: the AD tail at p = 1e-4 within 30% (Marsaglia's errfix alone: 2.1x)
+    z = np.sort(np.random.default_rng(77).standard_normal((1_000_000, 5)), axis=1)
+    from normtest.edf.statistics import _ad_rows
+
+    a = _ad_rows(z)
+    x = np.quantile(a, 1 - 1e-4)
+    assert dist.ad_sf(x, 5) == pytest.approx(1e-4, rel=0.3)
+
+
+def test_stephens_beyond_range_is_flagged_upper_bound(rng):
+    x = rng.exponential(size=(3000, 2)) ** 3
+    for test, floor in (("anderson", 3.765e-24), ("cramervonmises", 7.37e-10)):
+        res = TESTS[test](x)
+        assert np.all(res.pvalue_upper_bound)
+        assert_allclose(res.pvalue, floor, rtol=3e-3)
+        assert res.to_dict()["pvalue_upper_bound"] == [True, True]
+        assert "pvalue_upper_bound=[ True,  True]" in repr(res)
+        ok = TESTS[test](rng.normal(size=50))
+        assert ok.pvalue_upper_bound is False and "upper_bound" not in repr(ok)
+
+
+def test_monte_carlo_without_exceedance_is_an_upper_bound(rng):
+    x = rng.exponential(size=400)
+    res = normtest.anderson(x, method=normtest.MonteCarlo(n_resamples=99, rng=1))
+    assert res.pvalue == pytest.approx(0.01) and res.pvalue_upper_bound is True
+
+
+# ---------------------------------------------------------------------------
+# SciPy habits: anderson(x, "norm"), critical_values / significance_level
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n", [8, 20, 50, 1000])
+def test_anderson_dist_norm_and_critical_values_like_scipy(n, rng):
+    import warnings
+
+    x = rng.normal(size=n)
+    ours = normtest.anderson(x, "norm")
+    assert_allclose(ours.statistic, stats.anderson(x, "norm", method="interpolate").statistic, rtol=1e-12)
+    with warnings.catch_warnings():  # SciPy 1.17 deprecates the critical-value interface itself
+        warnings.simplefilter("ignore", FutureWarning)
+        ref = stats.anderson(x, "norm")
+    assert_array_equal(ours.significance_level, ref.significance_level)
+    assert_allclose(ours.critical_values, ref.critical_values, rtol=0.012)
+    # our critical values are the same law's quantiles as the p-value
+    for level, crit in zip(ours.significance_level, ours.critical_values):
+        assert float(ours.null.sf(crit)) == pytest.approx(level / 100, rel=1e-6)
+
+
+def test_anderson_dist_rejects_other_families(rng):
+    x = rng.normal(size=20)
+    with pytest.raises(ValueError, match="`dist` must be 'norm'"):
+        normtest.anderson(x, "expon")
+    with pytest.raises(TypeError, match="`dist`"):
+        normtest.anderson(x, 3)
+
+
+def test_critical_values_batched(rng):
+    x = rng.normal(size=(30, 3))
+    x[:5, 2] = np.nan
+    res = normtest.anderson(x, nan_policy="omit")
+    assert res.critical_values.shape == (3, 5)
+    assert_allclose(res.critical_values[0], normtest.anderson(x[:, 0]).critical_values)

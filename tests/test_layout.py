@@ -57,6 +57,7 @@ LAYER_OF = {
     "normtest.edf.laws": "laws",
     "normtest.ecf.rules": "laws",
     "normtest.ecf.laws": "laws",
+    "normtest.edf.durbin": "laws",
     "normtest.ecf.sliced_laws": "laws",
     # the tests: statistic + p-value + result
     "normtest.edf.ecdf": "tests",
@@ -65,6 +66,9 @@ LAYER_OF = {
     "normtest.ecf.univariate": "tests",
     "normtest.ecf.sliced": "tests",
     "normtest.multivariate.bhep": "tests",
+    "normtest.multivariate.mardia": "tests",
+    "normtest.classic": "surface",  # wraps SciPy/statsmodels (statsmodels imported on use)
+    "normtest.ecf.effect": "tests",
     # what users import: the package, backends, integrations, figures, the CLI
     "normtest": "surface",
     "normtest.__main__": "surface",

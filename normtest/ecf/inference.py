@@ -143,9 +143,18 @@ class EppsPulleyResult(TestResult):
         "gauss-hermite" or "custom"), its scale, node count, step and aliasing period
         ``2*pi/step``, and for "auto"/"exact" on the ECF route the radius beyond which
         points were treated in closed form (``far_radius``).
+    effect : float or ndarray
+        Estimated population distance ``int |phi_F(t) - exp(-t^2/2)|^2 phi_beta(t) dt``
+        that ``T/n`` estimates (0 under normality): ``(T - mu_0)/n`` clipped at 0
+        (see :mod:`normtest.ecf.effect`); NaN for the LeJEPA/custom rules.
+    effect_ci : tuple (low, high)
+        Its 95% confidence interval (influence-function standard error plus the
+        null variance; coverage checked by simulation, docs/epps_pulley.md).
     """
 
     quadrature: dict = None
+    effect: Any = None
+    effect_ci: Any = None
 
 
 def quadrature_record(kind: str, rule, infos=()) -> dict:
@@ -172,7 +181,7 @@ def quadrature_record(kind: str, rule, infos=()) -> dict:
 
 
 def epps_pulley_result(statistic, pvalue, n, groups, *, standardize, beta, method, quadrature,
-                       pvalue_se=None, **settings):
+                       pvalue_se=None, effect=None, effect_ci=None, **settings):
     """Assemble the :class:`EppsPulleyResult` of any engine.
 
     Parameters
@@ -212,4 +221,6 @@ def epps_pulley_result(statistic, pvalue, n, groups, *, standardize, beta, metho
             seed = getattr(nulls[0], "seed", None)
     return EppsPulleyResult(statistic=statistic, pvalue=pvalue, n=n, standardize=standardize,
                             method=how, null=null, test="epps_pulley", settings=record,
-                            pvalue_se=pvalue_se, seed=seed, quadrature=quadrature)
+                            pvalue_se=pvalue_se, seed=seed, quadrature=quadrature, effect=effect,
+                            effect_ci=None if effect_ci is None else
+                            tuple(float(v) if np.ndim(v) == 0 and v is not None else v for v in effect_ci))

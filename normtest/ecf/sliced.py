@@ -64,6 +64,10 @@ class SlicedResult(TestResult):
         simple null (``standardize=False``), limit values otherwise.
     quadrature : dict
         Description of the quadrature rule.
+    effect, effect_ci : float, (float, float)
+        Mean over the slices of the population distance each slice's
+        statistic estimates, with a 95% interval (``reduction="mean"`` on the
+        Henze scale, else None; see :mod:`normtest.ecf.effect`).
     """
 
     slice_statistics: Any = field(default=None, repr=False)
@@ -71,6 +75,8 @@ class SlicedResult(TestResult):
     directions: Any = field(default=None, repr=False, metadata={"record": False})
     null_moments: Any = field(default=None, repr=False)
     quadrature: Any = field(default=None, repr=False)
+    effect: Any = None
+    effect_ci: Any = None
 
     @property
     def hypothesis(self) -> str:
@@ -293,9 +299,18 @@ def result_from_sums(C, S, n, A, rule, *, spread, beta, reduction, method, gen, 
     stat, pvalue, pvalue_se, null, label, mom = sliced_pvalue(
         slice_stats, n, A, rule, beta=beta, spread=spread, standardize=standardize, reduction=reduction,
         method=method, gen=gen)
+    effect = effect_ci = None
+    if reduction == "mean" and rule.scale == "henze":
+        from .effect import sliced_effect
+
+        sub = Xc[:: max(1, n // 5000)].astype(np.float64)
+        P = ((sub - offset) if offset is not None else sub) @ B
+        eff = sliced_effect(P.T, C, S, rule, stat, n, standardize, mom["mean"], mom["var"])
+        effect, effect_ci = eff[0], eff[1:]
     return SlicedResult(statistic=stat, pvalue=np.asarray(pvalue)[()], n=n, method=label, null=null,
                         settings=settings, pvalue_se=pvalue_se, slice_statistics=slice_stats,
-                        null_moments=mom, quadrature=rule.describe(), **common)
+                        null_moments=mom, quadrature=rule.describe(), effect=effect, effect_ci=effect_ci,
+                        **common)
 
 
 def _all_directions(X, offset, W, beta, method, gen, n, settings, common):

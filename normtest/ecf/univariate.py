@@ -209,7 +209,7 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
           nodes are folded onto ``|t|``.
     method : None, "asymptotic", "table" or MonteCarlo, default None
         How the p-value is obtained. ``None``: for beta = 1 with "auto"/"exact",
-        finite-n Monte-Carlo tables shipped with the package (n >= 5; error
+        finite-n Monte-Carlo tables shipped with the package (n >= 3; error
         below 0.003 at the 10/5/1% points, see Notes); otherwise the limit law
         (``"asymptotic"``). A :class:`normtest.MonteCarlo` instance simulates
         the null of exactly the statistic computed, for any settings.
@@ -243,8 +243,11 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     eigenvalues), so nulls always match the statistic computed. Limit upper
     10/5/1% points for beta = 1: 0.29138/0.37816/0.58575 (composite),
     0.90739/1.17830/1.83287 (simple). The default tables (``method`` "table")
-    hold Monte-Carlo quantiles for n = 5 ... 1000 (2e5 replicates each) and are
-    interpolated in 1/n towards the limit law.
+    hold Monte-Carlo quantiles for n = 3 ... 1000 (2e5 replicates each) and are
+    interpolated in 1/n towards the limit law. Minimum sample size: n >= 3 (the
+    tables' first row; with ``standardize=False`` n = 2 is accepted by Monte
+    Carlo and ``method="asymptotic"``); smaller slices give NaN and a
+    :class:`normtest.SmallSampleWarning`.
 
     Monte Carlo: the statistic of ``n_resamples`` N(0, 1) samples (standardised
     as the data are), p = (b + 1)/(B + 1) (see :class:`normtest.MonteCarlo`).
@@ -278,11 +281,18 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
         fused = None
         if standardize and (kind == "auto" or (kind == "exact" and n > _CLOSED_FORM_MAX_N)):
             fused = _fused_exact(data, beta)  # three reads of the data, no (m, n) temporary
+        eff = np.full((3, m), np.nan)
         if fused is not None:
             T, r, R = fused
             info = {"rule": kind, "algorithm": "ECF with auto rule, far points in closed form",
                     **r.describe(), "far_radius": R}
             info["rule"] = kind
+            ok = np.isfinite(T)
+            if ok.any():  # the effect's interval needs the standardised values themselves
+                from .effect import ep_effect
+
+                Y, _ = standardize_rows(data[ok])
+                eff[:, ok] = ep_effect(Y, T[ok], beta, standardize)
         else:
             if standardize:
                 Y, degenerate = standardize_rows(data)
@@ -297,15 +307,21 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
             if ok.any():
                 T_ok, info = _statistic(np.ascontiguousarray(Y[ok]), beta, kind, rule)
                 T[ok] = T_ok
+                if kind != "rule":
+                    from .effect import ep_effect
+
+                    eff[:, ok] = ep_effect(Y[ok], T_ok, beta, standardize)
         infos.append(info)
         res = pvalue(T, n, standardize=standardize, beta=beta, kind=kind, rule=rule, method=method)
         groups.append(res)
-        out = {"statistic": T, "pvalue": res.pvalue}
+        out = {"statistic": T, "pvalue": res.pvalue, "effect": eff[0], "effect_low": eff[1],
+               "effect_high": eff[2]}
         if res.se is not None:
             out["pvalue_se"] = res.se
         return out
 
-    min_n = 3 if standardize else 2
+    # the shipped tables start at n = 3 (both nulls): below it only Monte Carlo or an explicit limit law
+    min_n = 3 if standardize or method in (None, "table") else 2
     res = vectorize_1d(x, axis=axis, nan_policy=nan_policy, min_n=min_n, compute=compute,
                        test="epps_pulley", keepdims=keepdims)
     if degenerate_seen:
@@ -313,4 +329,6 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
                       DegenerateDataWarning, stacklevel=2)
     return epps_pulley_result(res["statistic"], res["pvalue"], res["n"], groups, standardize=standardize,
                               beta=beta, method=method, quadrature=quadrature_record(kind, rule, infos),
-                              pvalue_se=res.get("pvalue_se"), axis=axis, nan_policy=nan_policy)
+                              pvalue_se=res.get("pvalue_se"), effect=res.get("effect"),
+                              effect_ci=(res.get("effect_low"), res.get("effect_high")),
+                              axis=axis, nan_policy=nan_policy)

@@ -45,9 +45,36 @@ class EDFResult(TestResult):
     was read from (``sf``, ``cdf``, ``ppf``, ``critical_value``): the
     Csörgő–Faraway or corrected Marsaglia law at this n, their n = ∞ limits,
     Stephens' approximation at this n, or the simulated Monte-Carlo sample.
+
+    For scripts written against ``scipy.stats.anderson``, ``critical_values``
+    holds the statistic's upper ``significance_level`` percent points
+    (15, 10, 5, 2.5, 1) of that same null (so ``statistic > critical_values[i]``
+    exactly when ``pvalue < significance_level[i] / 100``); SciPy's own values
+    come from Stephens' table and agree to about 1%.
     """
 
     __test__ = False
+
+    @property
+    def significance_level(self) -> np.ndarray:
+        """Levels (in percent, as SciPy) of `critical_values`: 15, 10, 5, 2.5, 1."""
+        return _SCIPY_LEVELS.copy()
+
+    @property
+    def critical_values(self) -> np.ndarray:
+        """Upper percent points of `null` at `significance_level` (an object-array null adds its axes)."""
+        q = 1.0 - _SCIPY_LEVELS / 100.0
+        nulls = self.null
+        if not isinstance(nulls, np.ndarray):
+            return np.asarray(nulls.ppf(q), dtype=float)
+        out = np.full(nulls.shape + q.shape, np.nan)
+        for idx in np.ndindex(nulls.shape):
+            if nulls[idx] is not None:
+                out[idx] = np.asarray(nulls[idx].ppf(q), dtype=float)
+        return out
+
+
+_SCIPY_LEVELS = np.array([15.0, 10.0, 5.0, 2.5, 1.0])
 
 
 # ---------------------------------------------------------------------------
@@ -201,7 +228,12 @@ def _edf_test(test, x, standardize, method, axis, nan_policy, keepdims):
             return {"statistic": stat, "pvalue": null.sf(stat), "pvalue_se": null.pvalue_se(stat),
                     "_meta": {"null": null}}
         null = _analytic_null(test, n, standardize, method == "asymptotic")
-        return {"statistic": stat, "pvalue": null.sf(stat), "_meta": {"null": null}}
+        out = {"statistic": stat, "pvalue": null.sf(stat), "_meta": {"null": null}}
+        if standardize and method != "asymptotic":
+            from .laws import stephens_beyond
+
+            out["bound"] = stephens_beyond(test, stat, n)  # the formula is held: p is an upper bound
+        return out
 
     if not standardize:
         min_n = _MIN_N_SIMPLE
@@ -220,10 +252,11 @@ def _edf_test(test, x, standardize, method, axis, nan_policy, keepdims):
         method_name = "asymptotic" if method == "asymptotic" else _METHOD_NAMES[(test, standardize)]
         settings = {"ddof": 1 if standardize else None}
         pvalue_se = None
+    bound = np.asarray(out.get("bound", 0.0), dtype=float) == 1.0  # NaN where not computed
     return EDFResult(
         statistic=out["statistic"], pvalue=out["pvalue"], n=out["n"], standardize=standardize,
         method=method_name, null=_collect_nulls(out["meta"], shape), test=test, settings=settings,
-        pvalue_se=pvalue_se, seed=seed,
+        pvalue_se=pvalue_se, seed=seed, pvalue_upper_bound=bound[()],
     )
 
 
@@ -290,7 +323,8 @@ def cramervonmises(x, *, standardize=True, method=None, axis=0, nan_policy="prop
       ``method="asymptotic"`` uses the limit V(x) (Anderson & Darling 1952).
     - ``standardize=True``: ``"stephens"``, p from W* = W²(1 + 0.5/n) by
       Stephens' piecewise formulas, as R ``nortest::cvm.test`` (held at
-      7.4e-10 beyond W* = 1.1). ``method="asymptotic"``: the exact n = ∞ law
+      7.4e-10 beyond W* = 1.1: there ``pvalue_upper_bound`` is True and the
+      p-value reads "p < 7.4e-10"). ``method="asymptotic"``: the exact n = ∞ law
       (Durbin's covariance eigenvalues + Imhof).
 
     Minimum sample size: n >= 2 with ``standardize=False``; with
@@ -325,7 +359,8 @@ def cramervonmises(x, *, standardize=True, method=None, axis=0, nan_policy="prop
     return _edf_test("cramervonmises", x, standardize, method, axis, nan_policy, keepdims)
 
 
-def anderson(x, *, standardize=True, method=None, axis=0, nan_policy="propagate", keepdims=False):
+def anderson(x, dist="norm", *, standardize=True, method=None, axis=0, nan_policy="propagate",
+             keepdims=False):
     r"""Anderson–Darling test of normality.
 
     A² = −n − n⁻¹ Σ_i (2i − 1) [log u_(i) + log(1 − u_(n+1−i))], with
@@ -333,14 +368,24 @@ def anderson(x, *, standardize=True, method=None, axis=0, nan_policy="propagate"
     far-tail observations keep full precision.
 
     Parameters
-    ----------{params}
+    ----------
+    x : array_like
+        Sample(s). Integer, float32 and float64 data, lists, pandas Series and
+        torch tensors are accepted; the input is never modified.
+    dist : {"norm"}, default "norm"
+        Accepted for ``scipy.stats.anderson(x, dist="norm")`` scripts; normtest
+        tests normality only, so any other value raises ValueError.{params}
 
     Returns
     -------
     result : EDFResult
         ``statistic`` (A²), ``pvalue``, ``n``, ``standardize``, ``method``,
         ``null`` (an object with ``sf``/``cdf``/``ppf``) and, for Monte Carlo,
-        ``pvalue_se`` and ``seed``.
+        ``pvalue_se`` and ``seed``; ``pvalue_upper_bound`` is True where
+        Stephens' formula is held beyond its range (A* > 10: p < 3.7e-24) or a
+        Monte-Carlo p-value had no exceedance. Like SciPy's ``AndersonResult``
+        it has ``critical_values`` at ``significance_level`` = 15, 10, 5, 2.5,
+        1 (percent), read from the same null as the p-value.
 
     Notes
     -----
@@ -352,7 +397,8 @@ def anderson(x, *, standardize=True, method=None, axis=0, nan_policy="propagate"
       ``goftest::ad.test``. ``method="asymptotic"`` uses the limit law alone.
     - ``standardize=True``: ``"stephens"``, p from A* = A²(1 + 0.75/n + 2.25/n²)
       by Stephens' piecewise formulas, as R ``nortest::ad.test`` and
-      statsmodels ``normal_ad`` (held at 3.7e-24 beyond A* = 10). The statistic
+      statsmodels ``normal_ad`` (held at 3.7e-24 beyond A* = 10, flagged by
+      ``pvalue_upper_bound``). The statistic
       equals ``scipy.stats.anderson(x, "norm").statistic`` and statsmodels'.
       ``method="asymptotic"``: the exact n = ∞ law (Durbin's covariance
       eigenvalues + Imhof).
@@ -385,9 +431,24 @@ def anderson(x, *, standardize=True, method=None, axis=0, nan_policy="propagate"
     >>> res = normtest.anderson(x, standardize=False)
     >>> print(round(res.statistic, 4), round(res.pvalue, 4), res.method)
     0.8141 0.4703 marsaglia
+
+    Migrating from ``scipy.stats.anderson(x, "norm")``:
+
+    >>> res = normtest.anderson(x, "norm")
+    >>> print(res.significance_level, res.critical_values.round(3))
+    [15.  10.   5.   2.5  1. ] [0.549 0.621 0.741 0.862 1.021]
     """
+    _check_dist(dist)
     return _edf_test("anderson", x, standardize, method, axis, nan_policy, keepdims)
 
 
+def _check_dist(dist):
+    if not isinstance(dist, str):
+        raise TypeError(f"`dist` must be the string 'norm'. Got {dist!r} instead.")
+    if dist != "norm":
+        raise ValueError(f"`dist` must be 'norm' (normtest tests normality only; for other families use "
+                         f"scipy.stats.anderson). Got {dist!r} instead.")
+
+
 cramervonmises.__doc__ = cramervonmises.__doc__.replace("{params}", _COMMON_PARAMS)
-anderson.__doc__ = anderson.__doc__.replace("{params}", _COMMON_PARAMS)
+anderson.__doc__ = anderson.__doc__.replace("{params}", _COMMON_PARAMS[_COMMON_PARAMS.index("\n    standardize"):])
