@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 
 import normtest  # noqa: E402
 import normtest.torch as nt  # noqa: E402
-import normtest.torch.functional as ntf  # noqa: E402  (private internals)
+import normtest.torch._autograd as ntag  # noqa: E402  (private internals)
 from normtest.ecf.rules import custom_rule, get_rule  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -132,7 +132,8 @@ def test_chunking_does_not_change_values_or_gradients(rng, monkeypatch):
     for q in ["lejepa", "auto", custom_rule([0.4, 1.1, 2.0], [0.3, 0.2, 0.1])]:
         v1 = nt.sliced_epps_pulley(X, directions=A, quadrature=q)
         (g1,) = torch.autograd.grad(v1, X)
-        monkeypatch.setattr(ntf, "_CHUNK_ELEMENTS_CPU", 100)  # 20 (lattice) or 106 (direct) rows a chunk
+        monkeypatch.setattr(ntag, "_WHOLE_BYTES", 0)  # stream: 20 (lattice) or 106 (3 nodes) rows a chunk
+        monkeypatch.setattr(ntag, "_CHUNK_BYTES_CPU", 16 * 5 * 16 * 20)
         v2 = nt.sliced_epps_pulley(X, directions=A, quadrature=q)
         (g2,) = torch.autograd.grad(v2, X)
         monkeypatch.undo()
@@ -195,7 +196,6 @@ def test_parity_numpy_sliced_same_seed_same_directions(rng):
 @pytest.mark.parametrize("q", ["lejepa", "paper", "custom"])
 def test_gradcheck_sums_all_inputs(rng, q):
     rule = _rule(q)
-    nd = ntf._Nodes(rule.nodes)
     t = torch.tensor(np.array(rule.nodes))
     x = torch.tensor(rng.standard_normal((2, 5, 3)), requires_grad=True)
     A = torch.tensor(rng.standard_normal((3, 2)), requires_grad=True)
@@ -203,7 +203,7 @@ def test_gradcheck_sums_all_inputs(rng, q):
     shift = torch.tensor(rng.standard_normal((1, 1, 2)), requires_grad=True)
 
     def f(x, A, scale, shift):
-        return ntf._EcfSums.apply(x, A, scale, shift, nd, t)
+        return ntag.EcfSums.apply(x, A, scale, shift, t, rule.lattice_step)
 
     assert torch.autograd.gradcheck(f, (x, A, scale, shift))
 
@@ -222,7 +222,7 @@ def test_gradcheck_public_functions(rng, standardize):
 def test_inverse_sqrt_backward_with_repeated_eigenvalues():
     # identity covariance: eigh's own backward divides by l_i - l_j = 0; ours must not
     S = torch.eye(4, dtype=torch.float64).requires_grad_(True)
-    R = ntf._InvSqrtPSD.apply(S)
+    R = ntag.InvSqrtPSD.apply(S)
     (g,) = torch.autograd.grad((R * torch.arange(16.0, dtype=torch.float64).reshape(4, 4)).sum(), S)
     assert torch.isfinite(g).all()
     # finite differences with a symmetric perturbation
