@@ -471,3 +471,62 @@ def test_ddp_gloo_two_ranks_uneven(tmp_path):
     # the negative control: the in-place, non-autograd all-reduce (or none) gives wrong gradients
     assert int(r0["step_after"]) == int(r1["step_after"]) == int(single["step_after"]) == 5
     assert not np.allclose(r0["naive_grad_w"], single["grad_w"], rtol=1e-3)
+
+
+# ------------------------------------------------------------------------------------------
+# work plan: streamed chunks vs the kept whole-array features; torch.compile
+# ------------------------------------------------------------------------------------------
+def test_gradcheck_streaming_path(rng, monkeypatch):
+    # the recomputing backward (several chunks) on all inputs, as the kept-features one above
+    monkeypatch.setattr(ntag, "_WHOLE_BYTES", 0)
+    monkeypatch.setattr(ntag, "_CHUNK_BYTES_CPU", 16 * 16 * 2 * 2 * 2)  # 2 rows a chunk (lejepa)
+    assert ntag.plan_rows(5, 16 * 2 * 2, 16, torch.device("cpu")) == (2, False)
+    t = torch.tensor(np.array(get_rule("lejepa").nodes))
+    x = torch.tensor(rng.standard_normal((2, 5, 3)), requires_grad=True)
+    A = torch.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    scale = torch.tensor(rng.uniform(0.5, 1.5, (2, 1, 2)), requires_grad=True)
+    shift = torch.tensor(rng.standard_normal((1, 1, 2)), requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda x, A, scale, shift: ntag.EcfSums.apply(x, A, scale, shift, t, get_rule("lejepa").lattice_step),
+        (x, A, scale, shift))
+
+
+def test_small_problems_run_as_one_chunk():
+    # the toy sizes of the SIGReg explainer: one chunk whose features are kept for the backward
+    assert ntag.plan_rows(1000, 16 * 256, 8, torch.device("cpu")) == (1000, True)
+    rows, keep = ntag.plan_rows(100_000, 16 * 256, 8, torch.device("cpu"))
+    assert not keep and rows * 16 * 256 * 8 <= ntag._CHUNK_BYTES_CPU
+
+
+def test_hashed_directions_are_unit_gaussian_and_keyed():
+    from normtest.torch.loss import hashed_directions
+
+    step = torch.tensor(3)
+    A = hashed_directions(7, step, 40, 500, "cpu", torch.float64)
+    np.testing.assert_allclose(A.norm(dim=0).numpy(), 1.0, rtol=1e-12)
+    assert torch.equal(A, hashed_directions(7, step, 40, 500, "cpu", torch.float64))
+    assert not torch.equal(A, hashed_directions(7, step + 1, 40, 500, "cpu", torch.float64))
+    assert not torch.equal(A, hashed_directions(8, step, 40, 500, "cpu", torch.float64))
+    # before normalisation the entries are N(0, 1): the scaled coordinates of 500 unit vectors
+    # in 40 dimensions are close to N(0, 1) (Kolmogorov–Smirnov at the 1e-3 level)
+    from scipy import stats
+
+    z = (A * np.sqrt(40)).numpy().ravel()
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")  # Inductor's
+def test_compile_fullgraph_equals_eager():
+    # torch.compile traces the whole loss (hashed directions, buffer step, the sums as plain ops)
+    torch._dynamo.reset()
+    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(0))
+    eager, compiled = nt.SIGReg(n_slices=8, seed=2), nt.SIGReg(n_slices=8, seed=2)
+    fn = torch.compile(compiled, fullgraph=True)
+    for _ in range(2):  # the second call draws new directions without recompiling
+        xe, xc = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        ve, vc = eager(xe), fn(xc)
+        ve.backward()
+        vc.backward()
+        np.testing.assert_allclose(vc.item(), ve.item(), rtol=1e-6)
+        np.testing.assert_allclose(xc.grad.numpy(), xe.grad.numpy(), rtol=1e-6, atol=1e-6)
+    assert int(compiled.step) == int(eager.step) == 2

@@ -73,7 +73,12 @@ def plan_rows(n_rows: int, per_row: int, itemsize: int, device) -> tuple[int, bo
 def _project_t(xc, A, scale_t, shift_t, cd):
     """Projections of a row chunk, transposed: (B, M, c); also the pre-affine values."""
     xc = xc.to(cd)
-    q = xc.mT if A is None else torch.matmul(A.mT, xc.mT)
+    if A is None:
+        q = xc.mT
+    elif A.dim() == 2 and xc.shape[0] == 1:  # one plain GEMM, not a batched one
+        q = torch.matmul(A.mT, xc[0].mT).unsqueeze(0)
+    else:
+        q = torch.matmul(A.mT, xc.mT)
     p = q
     if scale_t is not None:
         p = p * scale_t
@@ -83,20 +88,21 @@ def _project_t(xc, A, scale_t, shift_t, cd):
 
 
 def _unit_complex(theta, out):
-    """exp(i theta) written straight into a complex buffer (cheaper than torch.polar)."""
-    parts = torch.view_as_real(out)
-    torch.cos(theta, out=parts[..., 0])
-    torch.sin(theta, out=parts[..., 1])
-    return out
+    """exp(i theta) written straight into a complex buffer: one operation."""
+    return torch.polar(torch.ones((), dtype=theta.dtype, device=theta.device).expand_as(theta), theta,
+                       out=out)
 
 
-def features(p, t, step):
-    """``W_k = exp(i t_k p)`` for projections p (B, M, c): complex, shape (K, B, M, c)."""
+def features(p, t, step, scaled=False):
+    """``W_k = exp(i t_k p)`` for projections p (B, M, c): complex, shape (K, B, M, c).
+
+    ``scaled``: for lattice nodes, p already holds ``h p`` (the step folded into the directions).
+    """
     K = t.shape[0]
     W = torch.empty((K,) + tuple(p.shape), dtype=_complex_dtype(p.dtype), device=p.device)
     if step is None:
         return _unit_complex(t.reshape(K, 1, 1, 1) * p, W)
-    _unit_complex(p * step, W[0])
+    _unit_complex(p if scaled else p * step, W[0])
     n = 1
     while n < K:  # W_{n+1..n+m} = W_{1..m} * W_n: ceil(log2 K) whole-array products
         m = min(n, K - n)
@@ -137,10 +143,12 @@ class EcfSums(torch.autograd.Function):
         shift_t = None if shift is None else shift.mT
         C = S = None
         kept = None
+        fold = step is not None and A is not None  # project straight onto h p: one op fewer a chunk
         with torch.autocast(device_type=x.device.type, enabled=False), torch.no_grad():
+            Af, shift_f = (A * step, None if shift_t is None else shift_t * step) if fold else (A, shift_t)
             for lo in range(0, N, rows):
-                p, _ = _project_t(x[:, lo:lo + rows], A, scale_t, shift_t, cd)
-                W = features(p, t, step)
+                p, _ = _project_t(x[:, lo:lo + rows], Af, scale_t, shift_f, cd)
+                W = features(p, t, step, scaled=fold)
                 c, s = _chunk_sums(W)
                 C = c.to(acc) if C is None else C + c
                 S = s.to(acc) if S is None else S + s
@@ -191,7 +199,6 @@ class EcfSums(torch.autograd.Function):
                     g = torch.matmul(xc.to(cd).mT, G.mT)  # (B, D, M)
                     g = g.sum(0) if A.dim() == 2 else g
                     gA = g if gA is None else gA + g
-        ctx.kept = None
         if need_A:
             gA = gA.to(A.dtype)
         if need_scale:
