@@ -132,8 +132,8 @@ def test_chunking_does_not_change_values_or_gradients(rng, monkeypatch):
     for q in ["lejepa", "auto", custom_rule([0.4, 1.1, 2.0], [0.3, 0.2, 0.1])]:
         v1 = nt.sliced_epps_pulley(X, directions=A, quadrature=q)
         (g1,) = torch.autograd.grad(v1, X)
-        monkeypatch.setattr(ntag, "_WHOLE_BYTES", 0)  # stream: 20 (lattice) or 106 (3 nodes) rows a chunk
-        monkeypatch.setattr(ntag, "_CHUNK_BYTES_CPU", 16 * 5 * 16 * 20)
+        monkeypatch.setattr(ntag, "_WHOLE_BYTES", 0)  # streamed: 20 (lattice) or 106 (direct) rows a chunk
+        monkeypatch.setattr(ntag, "_CHUNK_ELEMENTS_CPU", 100)
         v2 = nt.sliced_epps_pulley(X, directions=A, quadrature=q)
         (g2,) = torch.autograd.grad(v2, X)
         monkeypatch.undo()
@@ -479,8 +479,8 @@ def test_ddp_gloo_two_ranks_uneven(tmp_path):
 def test_gradcheck_streaming_path(rng, monkeypatch):
     # the recomputing backward (several chunks) on all inputs, as the kept-features one above
     monkeypatch.setattr(ntag, "_WHOLE_BYTES", 0)
-    monkeypatch.setattr(ntag, "_CHUNK_BYTES_CPU", 16 * 16 * 2 * 2 * 2)  # 2 rows a chunk (lejepa)
-    assert ntag.plan_rows(5, 16 * 2 * 2, 16, torch.device("cpu")) == (2, False)
+    monkeypatch.setattr(ntag, "_CHUNK_ELEMENTS_CPU", 8)  # 2 rows of (B, M) = (2, 2) a chunk
+    assert ntag.plan_rows(5, 2, 2, 16, 16, True, torch.device("cpu")) == (2, False)
     t = torch.tensor(np.array(get_rule("lejepa").nodes))
     x = torch.tensor(rng.standard_normal((2, 5, 3)), requires_grad=True)
     A = torch.tensor(rng.standard_normal((3, 2)), requires_grad=True)
@@ -493,9 +493,11 @@ def test_gradcheck_streaming_path(rng, monkeypatch):
 
 def test_small_problems_run_as_one_chunk():
     # the toy sizes of the SIGReg explainer: one chunk whose features are kept for the backward
-    assert ntag.plan_rows(1000, 16 * 256, 8, torch.device("cpu")) == (1000, True)
-    rows, keep = ntag.plan_rows(100_000, 16 * 256, 8, torch.device("cpu"))
-    assert not keep and rows * 16 * 256 * 8 <= ntag._CHUNK_BYTES_CPU
+    cpu = torch.device("cpu")
+    assert ntag.plan_rows(1000, 1, 256, 16, 8, True, cpu) == (1000, True)
+    assert ntag.plan_rows(4096, 1, 256, 16, 8, True, cpu) == (4096, True)
+    rows, whole = ntag.plan_rows(100_000, 1, 256, 16, 8, True, cpu)
+    assert not whole and rows * 256 <= ntag._CHUNK_ELEMENTS_CPU
 
 
 def test_hashed_directions_are_unit_gaussian_and_keyed():

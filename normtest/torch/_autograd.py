@@ -5,23 +5,24 @@ directions ``A`` to the additive sums ``C_mk = sum_j cos(t_k p_jm)``, ``S_mk = s
 sin(t_k p_jm)`` with ``p = (x @ A) * scale - shift``. The second layer (sums -> statistic,
 all-reduces) is ordinary autograd in :mod:`normtest.torch.functional`.
 
-Work plan (chosen from a memory budget, never from the thread count)
---------------------------------------------------------------------
-A chunk of ``c`` rows is turned into one complex feature array ``W`` of shape (K, B, M, c),
-``W_k = exp(i t_k p)``, in a handful of whole-array operations: for lattice nodes
-``t_k = k h`` (every preset, ``QuadratureRule.lattice_step``) ``W_1 = exp(i h p)`` and the
-powers follow by repeated *doubling*, ``W_{n+1..n+m} = W_{1..m} * W_n`` (ceil(log2 K)
-multiplications, each a single broadcast op); other nodes take ``cos``/``sin`` of
-``t_k p`` directly. The forward sums ``W`` over the rows (one reduction), the backward
-forms ``dL/dp = Re sum_k t_k (G^S_k + i G^C_k) W_k`` (one product and one reduction).
+Work plan: chosen from a memory budget, never from the thread count
+-------------------------------------------------------------------
+Let ``z = exp(i h p)``. For lattice nodes ``t_k = k h`` (every preset; the rule's
+``lattice_step``) ``exp(i t_k p) = z**k``; other nodes take cos/sin of ``t_k p`` directly.
 
-* Small problems (the whole ``W`` within ``_WHOLE_BYTES``): one chunk, and ``W`` is kept for
-  the backward. A forward + backward is then about ten large tensor operations, so torch's
-  intra-op threads synchronise ten times per step, not hundreds (what made small problems
-  slow on a busy machine, where every hand-off waits for a descheduled thread).
-* Large problems stream row chunks of ``_CHUNK_BYTES`` and keep only the M x K sums; the
-  backward streams them again and recomputes ``W`` from the saved inputs. Nothing of size
-  N x M x K (nor N x M) is stored.
+* **Whole** (the complex features ``W`` (K, B, N, M) fit in ``_WHOLE_BYTES``): one chunk of a
+  few whole-array operations, and ``W`` is kept for the backward. The powers come by
+  *doubling*, ``W_{n+1..n+m} = W_{1..m} * W_n`` (ceil(log2 K) broadcast products), or, for a
+  tiny problem (``_DIRECT_MAX``), from cos/sin of every ``t_k p`` (three operations in all).
+  The backward is ``dL/dp = Re sum_k t_k (G^S_k + i G^C_k) W_k``: one product, one sum. A
+  forward + backward is about a dozen tensor operations, so torch's intra-op threads meet a
+  dozen times per step, not hundreds; on a busy machine every such hand-off can wait for a
+  descheduled thread, which is what made small problems slow.
+* **Streamed** (larger): row chunks whose (B, rows, M) buffers stay cache-resident
+  (``_CHUNK_ELEMENTS_*``); the forward builds the powers by repeated multiplication, summing
+  each over the rows, and keeps only the M x K sums; the backward streams the chunks again,
+  recomputes ``z`` from the saved inputs and evaluates ``sum_k u_k z**k`` by Horner's rule.
+  Nothing of size N x M x K (nor N x M) is stored.
 
 Under :func:`torch.compile` the same sums are written as plain tensor expressions
 (:func:`_sums_plain`) that Inductor fuses into reductions (no custom function, no chunk
@@ -39,10 +40,14 @@ import math
 import numpy as np
 import torch
 
-_WHOLE_BYTES = 2**27          # 128 MiB: whole feature array kept for the backward up to this
-_CHUNK_BYTES_CPU = 2**23      # 8 MiB streaming chunks on CPU (cache-friendly, large ops)
-_CHUNK_BYTES_CUDA = 2**28     # 256 MiB on accelerators (amortises kernel launches)
+_WHOLE_BYTES = 2**27          # 128 MiB of features: one chunk, kept for the backward
+_DIRECT_MAX = 2**20           # up to this many features, cos/sin of every t_k p
 _MAX_CHUNK_ROWS = 2**16       # rows summed in float32 before the float64 accumulation
+# streamed chunks, in elements of the per-chunk (B, rows, M) buffers (lattice: 2**16 complex
+# values stay in a CPU core's L2 cache) or (B, rows, M, K) arrays (direct); on CUDA big chunks
+# amortise kernel launches
+_CHUNK_ELEMENTS_CPU = 2**16
+_CHUNK_ELEMENTS_CUDA = 2**24
 
 
 def compute_dtype(dtype):
@@ -57,78 +62,103 @@ def _complex_dtype(dtype):
     return torch.complex128 if dtype == torch.float64 else torch.complex64
 
 
-def plan_rows(n_rows: int, per_row: int, itemsize: int, device) -> tuple[int, bool]:
-    """Rows per chunk and whether the single chunk's features are kept for the backward.
+def plan_rows(n_rows: int, B: int, M: int, K: int, itemsize: int, lattice: bool, device):
+    """``(rows per chunk, whole)``: one kept chunk when its features fit, else streamed chunks.
 
-    `per_row` is the number of complex features one row produces (K * B * M), `itemsize`
-    the bytes of one complex value.
+    `itemsize` is the bytes of one complex value of the compute dtype.
     """
-    row_bytes = max(per_row, 1) * itemsize
-    if n_rows * row_bytes <= _WHOLE_BYTES and n_rows <= _MAX_CHUNK_ROWS:
+    if n_rows * B * M * K * itemsize <= _WHOLE_BYTES and n_rows <= _MAX_CHUNK_ROWS:
         return max(n_rows, 1), True
-    budget = _CHUNK_BYTES_CPU if device.type == "cpu" else _CHUNK_BYTES_CUDA
-    return max(1, min(n_rows, _MAX_CHUNK_ROWS, budget // row_bytes)), False
+    budget = _CHUNK_ELEMENTS_CPU if device.type == "cpu" else _CHUNK_ELEMENTS_CUDA
+    per_row = B * M * (1 if lattice else K)
+    if not lattice and device.type == "cpu":
+        budget *= 16  # the direct arrays are streamed once: L3-sized chunks
+    return max(1, min(n_rows, _MAX_CHUNK_ROWS, budget // max(per_row, 1))), False
 
 
-def _project_t(xc, A, scale_t, shift_t, cd):
-    """Projections of a row chunk, transposed: (B, M, c); also the pre-affine values."""
+def _project(xc, A, scale, shift, cd):
+    """Projections of a row chunk (B, c, M) in the compute dtype, and the pre-affine values."""
     xc = xc.to(cd)
     if A is None:
-        q = xc.mT
+        q = xc
     elif A.dim() == 2 and xc.shape[0] == 1:  # one plain GEMM, not a batched one
-        q = torch.matmul(A.mT, xc[0].mT).unsqueeze(0)
+        q = torch.matmul(xc[0], A).unsqueeze(0)
     else:
-        q = torch.matmul(A.mT, xc.mT)
+        q = torch.matmul(xc, A)
     p = q
-    if scale_t is not None:
-        p = p * scale_t
-    if shift_t is not None:
-        p = p - shift_t
+    if scale is not None:
+        p = p * scale
+    if shift is not None:
+        p = p - shift
     return p, q
 
 
-def _unit_complex(theta, out):
-    """exp(i theta) written straight into a complex buffer: one operation."""
-    return torch.polar(torch.ones((), dtype=theta.dtype, device=theta.device).expand_as(theta), theta,
-                       out=out)
+def _unit_complex(theta, out=None):
+    """exp(i theta) written straight into a complex buffer (torch.polar is several times slower)."""
+    if out is None:
+        out = torch.empty(theta.shape, dtype=_complex_dtype(theta.dtype), device=theta.device)
+    parts = torch.view_as_real(out)
+    torch.cos(theta, out=parts[..., 0])
+    torch.sin(theta, out=parts[..., 1])
+    return out
 
 
-def features(p, t, step, scaled=False):
-    """``W_k = exp(i t_k p)`` for projections p (B, M, c): complex, shape (K, B, M, c).
-
-    ``scaled``: for lattice nodes, p already holds ``h p`` (the step folded into the directions).
-    """
+def whole_features(theta, t, step, direct):
+    """``W_k = exp(i t_k p)``, complex (K, B, N, M), from theta = h p (lattice) or p."""
     K = t.shape[0]
-    W = torch.empty((K,) + tuple(p.shape), dtype=_complex_dtype(p.dtype), device=p.device)
-    if step is None:
-        return _unit_complex(t.reshape(K, 1, 1, 1) * p, W)
-    _unit_complex(p if scaled else p * step, W[0])
+    W = torch.empty((K,) + tuple(theta.shape), dtype=_complex_dtype(theta.dtype), device=theta.device)
+    if step is None or direct:
+        t_rel = t if step is None else t / step
+        return _unit_complex(t_rel.reshape(K, 1, 1, 1) * theta, W)
+    _unit_complex(theta, W[0])
     n = 1
-    while n < K:  # W_{n+1..n+m} = W_{1..m} * W_n: ceil(log2 K) whole-array products
+    while n < K:  # W_{n+1..n+m} = W_{1..m} * W_n
         m = min(n, K - n)
         torch.mul(W[:m], W[n - 1:n], out=W[n:n + m])
         n += m
     return W
 
 
-def _chunk_sums(W):
-    """(C, S) of one chunk's features, each (B, M, K) in the compute dtype."""
-    s = torch.view_as_real(W).sum(dim=-2)  # (K, B, M, 2): the real view sums fastest
-    return s[..., 0].permute(1, 2, 0), s[..., 1].permute(1, 2, 0)
+def _stream_sums(theta, t, step):
+    """(C, S) of one streamed chunk, each (B, M, K): powers in two cache-resident buffers."""
+    if step is None:
+        arg = theta.unsqueeze(-1) * t  # (B, c, M, K)
+        return torch.cos(arg).sum(dim=1), torch.sin(arg).sum(dim=1)
+    K = t.shape[0]
+    B, _, M = theta.shape
+    z = _unit_complex(theta)
+    w = z.clone()
+    wr = torch.view_as_real(w)  # summing the real view is much faster than a complex sum
+    out = torch.empty((K, B, M, 2), dtype=theta.dtype, device=theta.device)
+    torch.sum(wr, dim=1, out=out[0])
+    for k in range(1, K):
+        w.mul_(z)
+        torch.sum(wr, dim=1, out=out[k])
+    s = out.permute(1, 2, 0, 3)
+    return s[..., 0], s[..., 1]
 
 
-def _chunk_grad(W, u):
-    """``dL/dp = Re sum_k u_k W_k`` (B, M, c) with u (K, B, M) = t_k (G^S + i G^C)."""
-    return (W * u.unsqueeze(-1)).sum(dim=0).real
+def _stream_grad(theta, p, t, step, u):
+    """dL/dp (B, c, M) of one streamed chunk; u (K, B, 1, M) = t_k (G^S + i G^C)."""
+    if step is None:
+        arg = p.unsqueeze(-1) * t
+        ur, ui = u.real.permute(1, 2, 3, 0), u.imag.permute(1, 2, 3, 0)  # (B, 1, M, K)
+        return (torch.cos(arg) * ur).sum(-1) - (torch.sin(arg) * ui).sum(-1)
+    z = _unit_complex(theta)
+    acc = u[-1].expand_as(z).clone()  # Horner: sum_k u_k z**k = z (u_1 + z (u_2 + ...))
+    for k in range(u.shape[0] - 2, -1, -1):
+        acc.mul_(z).add_(u[k])
+    acc.mul_(z)
+    return acc.real.contiguous()
 
 
 class EcfSums(torch.autograd.Function):
-    """Rows -> (C, S) with a recomputing (large) or feature-keeping (small) backward.
+    """Rows -> (C, S), whole (features kept) or streamed (features recomputed) per ``plan_rows``.
 
     Inputs: x (B, N, D); A (D, M) or (B, D, M) or None (then M = D, p = x); scale and shift
-    of shape (B, 1, M) (broadcastable) or None; t the nodes (K,) in the compute dtype;
-    step the lattice step h (nodes exactly k h, k = 1..K) or None. Outputs C, S: (B, M, K)
-    in the accumulation dtype.
+    broadcastable to (B, 1, M) or None; t the nodes (K,) in the compute dtype; step the
+    lattice step h (nodes exactly k h, k = 1..K) or None. Outputs C, S: (B, M, K) in the
+    accumulation dtype.
     """
 
     @staticmethod
@@ -138,25 +168,27 @@ class EcfSums(torch.autograd.Function):
         M = x.shape[2] if A is None else A.shape[-1]
         K = t.shape[0]
         acc = acc_dtype(x.device)
-        rows, keep = plan_rows(N, K * B * M, 2 * t.element_size(), x.device)
-        scale_t = None if scale is None else scale.mT
-        shift_t = None if shift is None else shift.mT
-        C = S = None
+        rows, whole = plan_rows(N, B, M, K, 2 * t.element_size(), step is not None, x.device)
+        C = torch.zeros((B, M, K), dtype=acc, device=x.device)
+        S = torch.zeros_like(C)
         kept = None
-        fold = step is not None and A is not None  # project straight onto h p: one op fewer a chunk
         with torch.autocast(device_type=x.device.type, enabled=False), torch.no_grad():
-            Af, shift_f = (A * step, None if shift_t is None else shift_t * step) if fold else (A, shift_t)
+            # lattice: project straight onto theta = h p (the step folded into A and shift)
+            fold = step is not None and A is not None
+            Af = A * step if fold else A
+            shift_f = shift * step if fold and shift is not None else shift
             for lo in range(0, N, rows):
-                p, _ = _project_t(x[:, lo:lo + rows], Af, scale_t, shift_f, cd)
-                W = features(p, t, step, scaled=fold)
-                c, s = _chunk_sums(W)
-                C = c.to(acc) if C is None else C + c
-                S = s.to(acc) if S is None else S + s
-                if keep:
-                    kept = W
-        if C is None:  # no rows
-            C = torch.zeros((B, M, K), dtype=acc, device=x.device)
-            S = torch.zeros_like(C)
+                theta, _ = _project(x[:, lo:lo + rows], Af, scale, shift_f, cd)
+                if step is not None and not fold:
+                    theta = theta * step
+                if whole:
+                    kept = whole_features(theta, t, step, K * B * M * N <= _DIRECT_MAX)
+                    s = torch.view_as_real(kept).sum(dim=2)  # (K, B, M, 2)
+                    c, s_ = s[..., 0].permute(1, 2, 0), s[..., 1].permute(1, 2, 0)
+                else:
+                    c, s_ = _stream_sums(theta, t, step)
+                C += c
+                S += s_
         ctx.save_for_backward(x, A, scale, shift, t)
         ctx.step, ctx.rows, ctx.kept = step, rows, kept
         return C, S
@@ -169,42 +201,42 @@ class EcfSums(torch.autograd.Function):
         cd = t.dtype
         need_x, need_A, need_scale, need_shift = ctx.needs_input_grad[:4]
         B, N, _ = x.shape
-        u = torch.complex(gS.to(cd) * t, gC.to(cd) * t).permute(2, 0, 1)  # (K, B, M)
-        scale_t = None if scale is None else scale.mT
-        shift_t = None if shift is None else shift.mT
+        u = torch.complex(gS.to(cd) * t, gC.to(cd) * t).permute(2, 0, 1).unsqueeze(2)  # (K, B, 1, M)
         gx = torch.empty_like(x) if need_x and rows < N else None
         gA = gscale = gshift = None
         with torch.autocast(device_type=x.device.type, enabled=False):
             for lo in range(0, N, rows):
                 xc = x[:, lo:lo + rows]
-                if kept is None or need_scale:  # the kept features need no projection
-                    p, q = _project_t(xc, A, scale_t, shift_t, cd)
-                W = kept if kept is not None else features(p, t, step)
-                G = _chunk_grad(W, u)  # dL/dp, transposed: (B, M, c)
+                if kept is not None:
+                    G = (kept * u).sum(dim=0).real  # dL/dp (B, c, M)
+                    q = _project(xc, A, None, None, cd)[1] if need_scale else None
+                else:
+                    p, q = _project(xc, A, scale, shift, cd)
+                    G = _stream_grad(p if step is None else p * step, p, t, step, u)
                 if need_shift:
-                    g = -G.sum(dim=-1, keepdim=True)
+                    g = -G.sum(dim=1, keepdim=True)
                     gshift = g if gshift is None else gshift + g
                 if need_scale:
-                    g = (G * q).sum(dim=-1, keepdim=True)
+                    g = (G * q).sum(dim=1, keepdim=True)
                     gscale = g if gscale is None else gscale + g
-                if scale_t is not None:
-                    G = G * scale_t
+                if scale is not None:
+                    G = G * scale
                 if need_x:
-                    gxc = (G.mT if A is None else torch.matmul(G.mT, A.mT)).to(x.dtype)
+                    gxc = (G if A is None else torch.matmul(G, A.transpose(-1, -2))).to(x.dtype)
                     if gx is None:
                         gx = gxc
                     else:
                         gx[:, lo:lo + rows] = gxc
                 if need_A:
-                    g = torch.matmul(xc.to(cd).mT, G.mT)  # (B, D, M)
+                    g = torch.matmul(xc.to(cd).transpose(-1, -2), G)  # (B, D, M)
                     g = g.sum(0) if A.dim() == 2 else g
                     gA = g if gA is None else gA + g
         if need_A:
             gA = gA.to(A.dtype)
         if need_scale:
-            gscale = _sum_to(gscale.mT, scale.shape).to(scale.dtype)
+            gscale = _sum_to(gscale, scale.shape).to(scale.dtype)
         if need_shift:
-            gshift = _sum_to(gshift.mT, shift.shape).to(shift.dtype)
+            gshift = _sum_to(gshift, shift.shape).to(shift.dtype)
         return gx, gA, gscale, gshift, None, None
 
 
