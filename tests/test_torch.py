@@ -132,8 +132,8 @@ def test_chunking_does_not_change_values_or_gradients(rng, monkeypatch):
     for q in ["lejepa", "auto", custom_rule([0.4, 1.1, 2.0], [0.3, 0.2, 0.1])]:
         v1 = nt.sliced_epps_pulley(X, directions=A, quadrature=q)
         (g1,) = torch.autograd.grad(v1, X)
-        monkeypatch.setattr(ntag, "_WHOLE_BYTES", 0)  # streamed: 20 (lattice) or 106 (direct) rows a chunk
-        monkeypatch.setattr(ntag, "_CHUNK_ELEMENTS_CPU", 100)
+        monkeypatch.setattr(ntag, "_SERIAL_CHUNK", 100)  # chunks of 20 (lattice) or 6 (direct) rows
+        monkeypatch.setattr(ntag, "_BLOCK_ELEMENTS", 500)  # in GEMM blocks of 100 or 96 rows
         v2 = nt.sliced_epps_pulley(X, directions=A, quadrature=q)
         (g2,) = torch.autograd.grad(v2, X)
         monkeypatch.undo()
@@ -476,11 +476,11 @@ def test_ddp_gloo_two_ranks_uneven(tmp_path):
 # ------------------------------------------------------------------------------------------
 # work plan: streamed chunks vs the kept whole-array features; torch.compile
 # ------------------------------------------------------------------------------------------
-def test_gradcheck_streaming_path(rng, monkeypatch):
-    # the recomputing backward (several chunks) on all inputs, as the kept-features one above
-    monkeypatch.setattr(ntag, "_WHOLE_BYTES", 0)
-    monkeypatch.setattr(ntag, "_CHUNK_ELEMENTS_CPU", 8)  # 2 rows of (B, M) = (2, 2) a chunk
-    assert ntag.plan_rows(5, 2, 2, 16, 16, True, torch.device("cpu")) == (2, False)
+def test_gradcheck_blocks_and_chunks(rng, monkeypatch):
+    # the recomputing backward over several GEMM blocks of several chunks, on all inputs
+    monkeypatch.setattr(ntag, "_SERIAL_CHUNK", 4)  # chunks of one row of (B, M) = (2, 2)
+    monkeypatch.setattr(ntag, "_BLOCK_ELEMENTS", 8)  # in blocks of two rows
+    assert ntag.plan_rows(5, 2, 2, 16, True, torch.device("cpu")) == (2, 1)
     t = torch.tensor(np.array(get_rule("lejepa").nodes))
     x = torch.tensor(rng.standard_normal((2, 5, 3)), requires_grad=True)
     A = torch.tensor(rng.standard_normal((3, 2)), requires_grad=True)
@@ -491,13 +491,14 @@ def test_gradcheck_streaming_path(rng, monkeypatch):
         (x, A, scale, shift))
 
 
-def test_small_problems_run_as_one_chunk():
-    # the toy sizes of the SIGReg explainer: one chunk whose features are kept for the backward
+def test_work_plan_serial_chunks_for_small_problems():
+    # the SIGReg explainer's toy sizes: elementwise chunks below ATen's parallel grain (no
+    # intra-op thread hand-offs), one GEMM block; large problems: bigger, threaded chunks
     cpu = torch.device("cpu")
-    assert ntag.plan_rows(1000, 1, 256, 16, 8, True, cpu) == (1000, True)
-    assert ntag.plan_rows(4096, 1, 256, 16, 8, True, cpu) == (4096, True)
-    rows, whole = ntag.plan_rows(100_000, 1, 256, 16, 8, True, cpu)
-    assert not whole and rows * 256 <= ntag._CHUNK_ELEMENTS_CPU
+    block, chunk = ntag.plan_rows(1000, 1, 256, 16, True, cpu)
+    assert block == 1000 // chunk * chunk and 2 * chunk * 256 < 32768
+    block, chunk = ntag.plan_rows(100_000, 1, 256, 16, True, cpu)
+    assert chunk * 256 == ntag._PARALLEL_CHUNK and block % chunk == 0 and block * 256 <= 2**20
 
 
 def test_hashed_directions_are_unit_gaussian_and_keyed():

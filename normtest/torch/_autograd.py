@@ -5,24 +5,27 @@ directions ``A`` to the additive sums ``C_mk = sum_j cos(t_k p_jm)``, ``S_mk = s
 sin(t_k p_jm)`` with ``p = (x @ A) * scale - shift``. The second layer (sums -> statistic,
 all-reduces) is ordinary autograd in :mod:`normtest.torch.functional`.
 
-Work plan: chosen from a memory budget, never from the thread count
--------------------------------------------------------------------
+Work plan: chosen from the problem's size, never from the thread count
+----------------------------------------------------------------------
 Let ``z = exp(i h p)``. For lattice nodes ``t_k = k h`` (every preset; the rule's
-``lattice_step``) ``exp(i t_k p) = z**k``; other nodes take cos/sin of ``t_k p`` directly.
+``lattice_step``) ``exp(i t_k p) = z**k``: the forward builds the powers by repeated
+multiplication, summing each over the rows, and keeps only the M x K sums; the backward
+recomputes ``z`` from the saved inputs and evaluates ``sum_k u_k z**k``,
+``u_k = t_k (G^S_k + i G^C_k)``, by Horner's rule. Other nodes take cos/sin of ``t_k p``.
+Nothing of size N x M x K (nor N x M) is stored.
 
-* **Whole** (the complex features ``W`` (K, B, N, M) fit in ``_WHOLE_BYTES``): one chunk of a
-  few whole-array operations, and ``W`` is kept for the backward. The powers come by
-  *doubling*, ``W_{n+1..n+m} = W_{1..m} * W_n`` (ceil(log2 K) broadcast products), or, for a
-  tiny problem (``_DIRECT_MAX``), from cos/sin of every ``t_k p`` (three operations in all).
-  The backward is ``dL/dp = Re sum_k t_k (G^S_k + i G^C_k) W_k``: one product, one sum. A
-  forward + backward is about a dozen tensor operations, so torch's intra-op threads meet a
-  dozen times per step, not hundreds; on a busy machine every such hand-off can wait for a
-  descheduled thread, which is what made small problems slow.
-* **Streamed** (larger): row chunks whose (B, rows, M) buffers stay cache-resident
-  (``_CHUNK_ELEMENTS_*``); the forward builds the powers by repeated multiplication, summing
-  each over the rows, and keeps only the M x K sums; the backward streams the chunks again,
-  recomputes ``z`` from the saved inputs and evaluates ``sum_k u_k z**k`` by Horner's rule.
-  Nothing of size N x M x K (nor N x M) is stored.
+Rows go in two levels: *blocks* projected by one GEMM (and, in the backward, one GEMM for
+``dL/dx``), split into *chunks* for the elementwise work. On CPU the chunk size is the point:
+
+* a small problem (``N B M K <= _SERIAL_WORK``) uses chunks below torch's parallel grain
+  size (``_SERIAL_CHUNK`` complex values): every elementwise operation runs on the calling
+  thread, so the loss never waits for an intra-op thread hand-off. Such hand-offs cost
+  microseconds on an idle machine but up to a scheduler time slice when another process
+  holds the cores, which is what made small problems slow (hundreds per step);
+* a large problem uses chunks of ``_PARALLEL_CHUNK`` values, large enough that the threads
+  pay off, still cache-sized.
+
+On CUDA blocks and chunks are large (``_CHUNK_ELEMENTS_CUDA``), amortising kernel launches.
 
 Under :func:`torch.compile` the same sums are written as plain tensor expressions
 (:func:`_sums_plain`) that Inductor fuses into reductions (no custom function, no chunk
@@ -40,14 +43,12 @@ import math
 import numpy as np
 import torch
 
-_WHOLE_BYTES = 2**27          # 128 MiB of features: one chunk, kept for the backward
-_DIRECT_MAX = 2**20           # up to this many features, cos/sin of every t_k p
 _MAX_CHUNK_ROWS = 2**16       # rows summed in float32 before the float64 accumulation
-# streamed chunks, in elements of the per-chunk (B, rows, M) buffers (lattice: 2**16 complex
-# values stay in a CPU core's L2 cache) or (B, rows, M, K) arrays (direct); on CUDA big chunks
-# amortise kernel launches
-_CHUNK_ELEMENTS_CPU = 2**16
-_CHUNK_ELEMENTS_CUDA = 2**24
+_SERIAL_WORK = 2**25          # N B M K up to this: serial chunks on CPU (tens of ms of work)
+_SERIAL_CHUNK = 2**13         # complex values a chunk: 2**14 floats, below ATen's grain (32768)
+_PARALLEL_CHUNK = 2**17       # complex values a chunk for large problems (1 MiB, cache-sized)
+_BLOCK_ELEMENTS = 2**20       # projections per GEMM block on CPU
+_CHUNK_ELEMENTS_CUDA = 2**24  # projections per block and chunk on accelerators
 
 
 def compute_dtype(dtype):
@@ -62,18 +63,16 @@ def _complex_dtype(dtype):
     return torch.complex128 if dtype == torch.float64 else torch.complex64
 
 
-def plan_rows(n_rows: int, B: int, M: int, K: int, itemsize: int, lattice: bool, device):
-    """``(rows per chunk, whole)``: one kept chunk when its features fit, else streamed chunks.
-
-    `itemsize` is the bytes of one complex value of the compute dtype.
-    """
-    if n_rows * B * M * K * itemsize <= _WHOLE_BYTES and n_rows <= _MAX_CHUNK_ROWS:
-        return max(n_rows, 1), True
-    budget = _CHUNK_ELEMENTS_CPU if device.type == "cpu" else _CHUNK_ELEMENTS_CUDA
-    per_row = B * M * (1 if lattice else K)
-    if not lattice and device.type == "cpu":
-        budget *= 16  # the direct arrays are streamed once: L3-sized chunks
-    return max(1, min(n_rows, _MAX_CHUNK_ROWS, budget // max(per_row, 1))), False
+def plan_rows(n_rows: int, B: int, M: int, K: int, lattice: bool, device) -> tuple[int, int]:
+    """``(block rows, chunk rows)``; the block is a whole number of chunks."""
+    per_row = B * M * (1 if lattice else K)  # values a row puts in a chunk's largest buffer
+    if device.type != "cpu":
+        rows = max(1, min(n_rows, _MAX_CHUNK_ROWS, _CHUNK_ELEMENTS_CUDA // per_row))
+        return rows, rows
+    budget = _SERIAL_CHUNK if n_rows * B * M * K <= _SERIAL_WORK else _PARALLEL_CHUNK
+    chunk = max(1, min(n_rows, _MAX_CHUNK_ROWS, budget // per_row))
+    block = max(chunk, min(n_rows, _BLOCK_ELEMENTS // (B * M)) // chunk * chunk)
+    return block, chunk
 
 
 def _project(xc, A, scale, shift, cd):
@@ -101,22 +100,6 @@ def _unit_complex(theta, out=None):
     torch.cos(theta, out=parts[..., 0])
     torch.sin(theta, out=parts[..., 1])
     return out
-
-
-def whole_features(theta, t, step, direct):
-    """``W_k = exp(i t_k p)``, complex (K, B, N, M), from theta = h p (lattice) or p."""
-    K = t.shape[0]
-    W = torch.empty((K,) + tuple(theta.shape), dtype=_complex_dtype(theta.dtype), device=theta.device)
-    if step is None or direct:
-        t_rel = t if step is None else t / step
-        return _unit_complex(t_rel.reshape(K, 1, 1, 1) * theta, W)
-    _unit_complex(theta, W[0])
-    n = 1
-    while n < K:  # W_{n+1..n+m} = W_{1..m} * W_n
-        m = min(n, K - n)
-        torch.mul(W[:m], W[n - 1:n], out=W[n:n + m])
-        n += m
-    return W
 
 
 def _stream_sums(theta, t, step):
@@ -153,7 +136,7 @@ def _stream_grad(theta, p, t, step, u):
 
 
 class EcfSums(torch.autograd.Function):
-    """Rows -> (C, S), whole (features kept) or streamed (features recomputed) per ``plan_rows``.
+    """Rows -> (C, S) with a streaming, recomputing backward (blocks and chunks per ``plan_rows``).
 
     Inputs: x (B, N, D); A (D, M) or (B, D, M) or None (then M = D, p = x); scale and shift
     broadcastable to (B, 1, M) or None; t the nodes (K,) in the compute dtype; step the
@@ -168,51 +151,45 @@ class EcfSums(torch.autograd.Function):
         M = x.shape[2] if A is None else A.shape[-1]
         K = t.shape[0]
         acc = acc_dtype(x.device)
-        rows, whole = plan_rows(N, B, M, K, 2 * t.element_size(), step is not None, x.device)
+        block, chunk = plan_rows(N, B, M, K, step is not None, x.device)
         C = torch.zeros((B, M, K), dtype=acc, device=x.device)
         S = torch.zeros_like(C)
-        kept = None
         with torch.autocast(device_type=x.device.type, enabled=False), torch.no_grad():
             # lattice: project straight onto theta = h p (the step folded into A and shift)
             fold = step is not None and A is not None
             Af = A * step if fold else A
             shift_f = shift * step if fold and shift is not None else shift
-            for lo in range(0, N, rows):
-                theta, _ = _project(x[:, lo:lo + rows], Af, scale, shift_f, cd)
+            for lo in range(0, N, block):
+                theta, _ = _project(x[:, lo:lo + block], Af, scale, shift_f, cd)
                 if step is not None and not fold:
                     theta = theta * step
-                if whole:
-                    kept = whole_features(theta, t, step, K * B * M * N <= _DIRECT_MAX)
-                    s = torch.view_as_real(kept).sum(dim=2)  # (K, B, M, 2)
-                    c, s_ = s[..., 0].permute(1, 2, 0), s[..., 1].permute(1, 2, 0)
-                else:
-                    c, s_ = _stream_sums(theta, t, step)
-                C += c
-                S += s_
+                for a in range(0, theta.shape[1], chunk):
+                    c, s = _stream_sums(theta[:, a:a + chunk], t, step)
+                    C += c
+                    S += s
         ctx.save_for_backward(x, A, scale, shift, t)
-        ctx.step, ctx.rows, ctx.kept = step, rows, kept
+        ctx.step, ctx.block, ctx.chunk = step, block, chunk
         return C, S
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, gC, gS):
         x, A, scale, shift, t = ctx.saved_tensors
-        step, rows, kept = ctx.step, ctx.rows, ctx.kept
+        step, block, chunk = ctx.step, ctx.block, ctx.chunk
         cd = t.dtype
         need_x, need_A, need_scale, need_shift = ctx.needs_input_grad[:4]
         B, N, _ = x.shape
         u = torch.complex(gS.to(cd) * t, gC.to(cd) * t).permute(2, 0, 1).unsqueeze(2)  # (K, B, 1, M)
-        gx = torch.empty_like(x) if need_x and rows < N else None
+        gx = torch.empty_like(x) if need_x and block < N else None
         gA = gscale = gshift = None
         with torch.autocast(device_type=x.device.type, enabled=False):
-            for lo in range(0, N, rows):
-                xc = x[:, lo:lo + rows]
-                if kept is not None:
-                    G = (kept * u).sum(dim=0).real  # dL/dp (B, c, M)
-                    q = _project(xc, A, None, None, cd)[1] if need_scale else None
-                else:
-                    p, q = _project(xc, A, scale, shift, cd)
-                    G = _stream_grad(p if step is None else p * step, p, t, step, u)
+            for lo in range(0, N, block):
+                xc = x[:, lo:lo + block]
+                p, q = _project(xc, A, scale, shift, cd)
+                theta = p if step is None else p * step
+                G = torch.empty_like(p)  # dL/dp (B, rows, M)
+                for a in range(0, p.shape[1], chunk):
+                    G[:, a:a + chunk] = _stream_grad(theta[:, a:a + chunk], p[:, a:a + chunk], t, step, u)
                 if need_shift:
                     g = -G.sum(dim=1, keepdim=True)
                     gshift = g if gshift is None else gshift + g
@@ -226,7 +203,7 @@ class EcfSums(torch.autograd.Function):
                     if gx is None:
                         gx = gxc
                     else:
-                        gx[:, lo:lo + rows] = gxc
+                        gx[:, lo:lo + block] = gxc
                 if need_A:
                     g = torch.matmul(xc.to(cd).transpose(-1, -2), G)  # (B, D, M)
                     g = g.sum(0) if A.dim() == 2 else g
