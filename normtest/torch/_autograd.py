@@ -46,6 +46,7 @@ import torch
 _MAX_CHUNK_ROWS = 2**16       # rows summed in float32 before the float64 accumulation
 _SERIAL_WORK = 2**25          # N B M K up to this: serial chunks on CPU (tens of ms of work)
 _SERIAL_CHUNK = 2**13         # complex values a chunk: 2**14 floats, below ATen's grain (32768)
+_VML_GRAIN = 2048             # ATen's (smaller) grain for cos, sin, exp, log, ...
 _PARALLEL_CHUNK = 2**17       # complex values a chunk for large problems (1 MiB, cache-sized)
 _BLOCK_ELEMENTS = 2**20       # projections per GEMM block on CPU
 _CHUNK_ELEMENTS_CUDA = 2**24  # projections per block and chunk on accelerators
@@ -64,15 +65,14 @@ def _complex_dtype(dtype):
 
 
 def plan_rows(n_rows: int, B: int, M: int, K: int, lattice: bool, device) -> tuple[int, int]:
-    """``(block rows, chunk rows)``; the block is a whole number of chunks."""
+    """``(block rows, chunk rows)``: GEMM blocks, split into elementwise chunks."""
     per_row = B * M * (1 if lattice else K)  # values a row puts in a chunk's largest buffer
     if device.type != "cpu":
         rows = max(1, min(n_rows, _MAX_CHUNK_ROWS, _CHUNK_ELEMENTS_CUDA // per_row))
         return rows, rows
-    budget = _SERIAL_CHUNK if n_rows * B * M * K <= _SERIAL_WORK else _PARALLEL_CHUNK
-    chunk = max(1, min(n_rows, _MAX_CHUNK_ROWS, budget // per_row))
-    block = max(chunk, min(n_rows, _BLOCK_ELEMENTS // (B * M)) // chunk * chunk)
-    return block, chunk
+    serial = n_rows * B * M * K <= _SERIAL_WORK
+    chunk = max(1, min(n_rows, _MAX_CHUNK_ROWS, (_SERIAL_CHUNK if serial else _PARALLEL_CHUNK) // per_row))
+    return max(chunk, min(n_rows, _BLOCK_ELEMENTS // (B * M))), chunk
 
 
 def _project(xc, A, scale, shift, cd):
@@ -92,47 +92,66 @@ def _project(xc, A, scale, shift, cd):
     return p, q
 
 
-def _unit_complex(theta, out=None):
+def _cos_sin(theta, out_c, out_s, serial):
+    """cos/sin of theta into the given (same-shape) outputs.
+
+    ATen splits these transcendental functions over threads from ``_VML_GRAIN`` values on (a
+    far smaller grain than for arithmetic): with ``serial`` they go in slices of that size.
+    """
+    if not serial or theta.numel() <= _VML_GRAIN:
+        torch.cos(theta, out=out_c)
+        torch.sin(theta, out=out_s)
+        return
+    th, oc, os_ = theta.reshape(-1), out_c.view(-1), out_s.view(-1)
+    for i in range(0, th.numel(), _VML_GRAIN):
+        torch.cos(th[i:i + _VML_GRAIN], out=oc[i:i + _VML_GRAIN])
+        torch.sin(th[i:i + _VML_GRAIN], out=os_[i:i + _VML_GRAIN])
+
+
+def _unit_complex(theta, serial):
     """exp(i theta) written straight into a complex buffer (torch.polar is several times slower)."""
-    if out is None:
-        out = torch.empty(theta.shape, dtype=_complex_dtype(theta.dtype), device=theta.device)
+    out = torch.empty(theta.shape, dtype=_complex_dtype(theta.dtype), device=theta.device)
     parts = torch.view_as_real(out)
-    torch.cos(theta, out=parts[..., 0])
-    torch.sin(theta, out=parts[..., 1])
+    _cos_sin(theta, parts[..., 0], parts[..., 1], serial)
     return out
 
 
-def _stream_sums(theta, t, step):
-    """(C, S) of one streamed chunk, each (B, M, K): powers in two cache-resident buffers."""
-    if step is None:
-        arg = theta.unsqueeze(-1) * t  # (B, c, M, K)
-        return torch.cos(arg).sum(dim=1), torch.sin(arg).sum(dim=1)
+def _direct_cos_sin(p, t, serial):
+    arg = p.unsqueeze(-1) * t  # (B, c, M, K)
+    c, s = torch.empty_like(arg), torch.empty_like(arg)
+    _cos_sin(arg, c, s, serial)
+    return c, s
+
+
+def _chunk_sums(z, t, serial):
+    """(C, S) of one chunk, each (B, M, K): z = exp(i h p) (lattice) or, for other nodes, p."""
+    if not z.is_complex():
+        c, s = _direct_cos_sin(z, t, serial)
+        return c.sum(dim=1), s.sum(dim=1)
     K = t.shape[0]
-    B, _, M = theta.shape
-    z = _unit_complex(theta)
+    B, _, M = z.shape
     w = z.clone()
     wr = torch.view_as_real(w)  # summing the real view is much faster than a complex sum
-    out = torch.empty((K, B, M, 2), dtype=theta.dtype, device=theta.device)
+    out = torch.empty((K, B, M, 2), dtype=wr.dtype, device=z.device)
     torch.sum(wr, dim=1, out=out[0])
-    for k in range(1, K):
+    for k in range(1, K):  # the powers z**k in two cache-resident buffers
         w.mul_(z)
         torch.sum(wr, dim=1, out=out[k])
     s = out.permute(1, 2, 0, 3)
     return s[..., 0], s[..., 1]
 
 
-def _stream_grad(theta, p, t, step, u):
-    """dL/dp (B, c, M) of one streamed chunk; u (K, B, 1, M) = t_k (G^S + i G^C)."""
-    if step is None:
-        arg = p.unsqueeze(-1) * t
+def _chunk_grad(z, t, u, serial):
+    """dL/dp (B, c, M) of one chunk (z as in `_chunk_sums`); u (K, B, 1, M) = t_k (G^S + i G^C)."""
+    if not z.is_complex():
+        c, s = _direct_cos_sin(z, t, serial)
         ur, ui = u.real.permute(1, 2, 3, 0), u.imag.permute(1, 2, 3, 0)  # (B, 1, M, K)
-        return (torch.cos(arg) * ur).sum(-1) - (torch.sin(arg) * ui).sum(-1)
-    z = _unit_complex(theta)
+        return (c * ur).sum(-1) - (s * ui).sum(-1)
     acc = u[-1].expand_as(z).clone()  # Horner: sum_k u_k z**k = z (u_1 + z (u_2 + ...))
     for k in range(u.shape[0] - 2, -1, -1):
         acc.mul_(z).add_(u[k])
     acc.mul_(z)
-    return acc.real.contiguous()
+    return acc.real
 
 
 class EcfSums(torch.autograd.Function):
@@ -152,6 +171,7 @@ class EcfSums(torch.autograd.Function):
         K = t.shape[0]
         acc = acc_dtype(x.device)
         block, chunk = plan_rows(N, B, M, K, step is not None, x.device)
+        serial = x.device.type == "cpu" and N * B * M * K <= _SERIAL_WORK
         C = torch.zeros((B, M, K), dtype=acc, device=x.device)
         S = torch.zeros_like(C)
         with torch.autocast(device_type=x.device.type, enabled=False), torch.no_grad():
@@ -161,21 +181,25 @@ class EcfSums(torch.autograd.Function):
             shift_f = shift * step if fold and shift is not None else shift
             for lo in range(0, N, block):
                 theta, _ = _project(x[:, lo:lo + block], Af, scale, shift_f, cd)
-                if step is not None and not fold:
-                    theta = theta * step
-                for a in range(0, theta.shape[1], chunk):
-                    c, s = _stream_sums(theta[:, a:a + chunk], t, step)
+                if step is not None:
+                    z = _unit_complex(theta if fold else theta * step, serial)
+                else:
+                    z = theta
+                for a in range(0, z.shape[1], chunk):
+                    c, s = _chunk_sums(z[:, a:a + chunk], t, serial)
                     C += c
                     S += s
+        # a small problem keeps z (N x M values, one block): its backward needs no GEMM to redo it
+        ctx.kept = z if serial and block >= N and N > 0 else None
         ctx.save_for_backward(x, A, scale, shift, t)
-        ctx.step, ctx.block, ctx.chunk = step, block, chunk
+        ctx.step, ctx.block, ctx.chunk, ctx.serial = step, block, chunk, serial
         return C, S
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, gC, gS):
         x, A, scale, shift, t = ctx.saved_tensors
-        step, block, chunk = ctx.step, ctx.block, ctx.chunk
+        step, block, chunk, serial = ctx.step, ctx.block, ctx.chunk, ctx.serial
         cd = t.dtype
         need_x, need_A, need_scale, need_shift = ctx.needs_input_grad[:4]
         B, N, _ = x.shape
@@ -185,11 +209,15 @@ class EcfSums(torch.autograd.Function):
         with torch.autocast(device_type=x.device.type, enabled=False):
             for lo in range(0, N, block):
                 xc = x[:, lo:lo + block]
-                p, q = _project(xc, A, scale, shift, cd)
-                theta = p if step is None else p * step
-                G = torch.empty_like(p)  # dL/dp (B, rows, M)
-                for a in range(0, p.shape[1], chunk):
-                    G[:, a:a + chunk] = _stream_grad(theta[:, a:a + chunk], p[:, a:a + chunk], t, step, u)
+                if ctx.kept is not None and not need_scale:
+                    p = q = None
+                    z = ctx.kept
+                else:
+                    p, q = _project(xc, A, scale, shift, cd)
+                    z = p if step is None else _unit_complex(p * step, serial)
+                G = torch.empty(z.shape, dtype=cd, device=z.device)  # dL/dp (B, rows, M)
+                for a in range(0, z.shape[1], chunk):
+                    G[:, a:a + chunk] = _chunk_grad(z[:, a:a + chunk], t, u, serial)
                 if need_shift:
                     g = -G.sum(dim=1, keepdim=True)
                     gshift = g if gshift is None else gshift + g

@@ -36,6 +36,14 @@ def _hash32(h):
     return h ^ (h >> 15)
 
 
+def _box_muller(u, v):
+    """``sqrt(-2 log u) cos(2 pi v)``; a few thousand values go in slices that ATen runs on the
+    calling thread (its transcendental functions split over threads from 2048 values on)."""
+    if u.device.type != "cpu" or u.numel() > 2**15 or u.numel() <= 2048:
+        return torch.sqrt(-2.0 * torch.log(u)) * torch.cos((2.0 * math.pi) * v)
+    return torch.cat([_box_muller(u[i:i + 2048], v[i:i + 2048]) for i in range(0, u.numel(), 2048)])
+
+
 def hashed_directions(seed: int, step, n_features: int, n_slices: int, device, dtype):
     """Unit directions (D, M) from the counter-based generator keyed by ``(seed, step)``.
 
@@ -51,7 +59,7 @@ def hashed_directions(seed: int, step, n_features: int, n_slices: int, device, d
     fd = torch.float32 if torch.device(device).type == "mps" else torch.float64
     u = (words.to(fd) + 0.5) * 2.0**-32
     u = u.reshape(n_features, n_slices, 2)
-    g = torch.sqrt(-2.0 * torch.log(u[..., 0])) * torch.cos((2.0 * math.pi) * u[..., 1])
+    g = _box_muller(u[..., 0].reshape(-1), u[..., 1].reshape(-1)).reshape(n_features, n_slices)
     g = g / torch.linalg.vector_norm(g, dim=0, keepdim=True)
     return g.to(dtype)
 
