@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import OrderedDict
 
 import numpy as np
 
+from .._cache import BoundedCache
 from .._matrix import _CHUNK_VALUES
 from .._sumchi2 import SumChi2Null
 from ..null import AnalyticNull
@@ -376,7 +376,7 @@ def _null_rule(rule, beta):
 # null laws
 # ---------------------------------------------------------------------------
 
-_LIMIT_CACHE: "OrderedDict[tuple, tuple]" = OrderedDict()
+_LIMIT_CACHE = BoundedCache(max_entries=16)
 
 
 def _gram_key(A):
@@ -388,18 +388,9 @@ def _rule_key(rule):
 
 
 def _limit_null(A, rule, composite):
-    from .sliced_laws import limit_null
-
     key = (_gram_key(A), _rule_key(rule), bool(composite))
-    hit = _LIMIT_CACHE.get(key)
-    if hit is None:
-        hit = limit_null(A, rule, composite, params={"composite": bool(composite)})
-        _LIMIT_CACHE[key] = hit
-        while len(_LIMIT_CACHE) > 16:
-            _LIMIT_CACHE.popitem(last=False)
-    else:
-        _LIMIT_CACHE.move_to_end(key)
-    return hit
+    return _LIMIT_CACHE.get_or_make(
+        key, lambda: limit_null(A, rule, composite, params={"composite": bool(composite)}))
 
 
 def _simulate_sliced(n, A, rule_for, reduce, composite, gram_factor, per_replicate=1):

@@ -40,7 +40,7 @@ import torch
 
 from .._validate import _got, check_bool, check_choice, check_float, check_int
 from ..ecf.core import statistic as _statistic
-from ..ecf.rules import QuadratureRule, get_rule
+from ..ecf.rules import QuadratureRule, check_quadrature, get_rule
 from ._autograd import InvSqrtPSD, acc_dtype, compute_dtype, ecf_sums_rows, lattice_step
 
 __all__ = ["epps_pulley", "sliced_epps_pulley", "ecf_sums", "statistic_from_sums", "draw_directions"]
@@ -80,15 +80,18 @@ def check_distributed(distributed):
     return check_bool(distributed, "distributed")
 
 
+_NO_EXACT = ("`quadrature` must be a quadrature rule in normtest.torch: 'exact' (the O(n^2) closed form) "
+             "is available in normtest.epps_pulley only. Got 'exact' instead.")
+
+
 def needs_spread(quadrature) -> bool:
     return isinstance(quadrature, str) and quadrature == "auto"
 
 
 def resolve_rule(quadrature, beta, spread=None) -> QuadratureRule:
-    if quadrature == "exact":
-        raise ValueError("`quadrature` must be a quadrature rule in normtest.torch: 'exact' (the O(n^2) "
-                         "closed form) is available in normtest.epps_pulley only. Got 'exact' instead.")
-    return get_rule(quadrature, beta, spread=spread)
+    """The rule of a ``quadrature=`` argument (names from the one list, ``QUADRATURE_NAMES``)."""
+    kind, rule = check_quadrature(quadrature, beta, exact_error=_NO_EXACT)
+    return rule if kind == "rule" else get_rule("auto", beta, spread=spread)
 
 
 def _all_reduce_sum(t):
