@@ -174,6 +174,20 @@ def _fmt_s(s):
     return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
 
 
+def _cells(rows, impls, key):
+    """One table row: each time, with its ratio to the article's from the same run."""
+    ref = rows["article"].get(key)
+    cells = []
+    for impl in impls:
+        r = rows[impl]
+        if "error" in r:
+            cells.append(f"{'failed':>22}")
+            continue
+        ratio = "" if ref is None or impl == "article" else f" ({r[key] / ref:.2f}x)"
+        cells.append(f"{_fmt_s(r[key]) + ratio:>22}")
+    return "".join(cells)
+
+
 def _sizes_table(sizes, repeat):
     print("forward + backward w.r.t. x, float32, CPU, torch default threads; "
           "ratio = time / the article's (same run)", flush=True)
@@ -185,16 +199,7 @@ def _sizes_table(sizes, repeat):
         for impl in IMPLS:
             rep = 1 if (impl == "article" and work > 1e8) else repeat
             rows[impl] = _run(["size", impl, n, d, m, rep])
-        ref = rows["article"].get("median_s")
-        cells = []
-        for impl in IMPLS:
-            r = rows[impl]
-            if "error" in r:
-                cells.append(f"{'failed':>22}")
-                continue
-            ratio = "" if ref is None or impl == "article" else f" ({r['median_s'] / ref:.2f}x)"
-            cells.append(f"{_fmt_s(r['median_s']) + ratio:>22}")
-        print(f"{str((n, d, m)):<20}" + "".join(cells), flush=True)
+        print(f"{str((n, d, m)):<20}" + _cells(rows, IMPLS, "median_s"), flush=True)
         mem = "  peak RSS increase: " + ", ".join(
             f"{impl} {rows[impl]['extra_MB']:.0f} MB" for impl in IMPLS if "extra_MB" in rows[impl])
         va, vp = rows["article"].get("value"), rows["normtest-paper"].get("value")
@@ -212,17 +217,8 @@ def _training_table(epochs):
     print(f"{'setting':<34}" + "".join(f"{name:>22}" for name in IMPLS[:3]))
     for busy in (False, True):
         rows = {impl: _run(["train", impl, epochs, busy]) for impl in IMPLS[:3]}
-        ref = rows["article"].get("seconds")
-        cells = []
-        for impl in IMPLS[:3]:
-            r = rows[impl]
-            if "error" in r:
-                cells.append(f"{'failed':>22}")
-                continue
-            ratio = "" if ref is None or impl == "article" else f" ({r['seconds'] / ref:.2f}x)"
-            cells.append(f"{_fmt_s(r['seconds']) + ratio:>22}")
         label = "with a second CPU-bound process" if busy else "alone"
-        print(f"{label:<34}" + "".join(cells), flush=True)
+        print(f"{label:<34}" + _cells(rows, IMPLS[:3], "seconds"), flush=True)
 
 
 def _compile_table(n, d, m, repeat):
