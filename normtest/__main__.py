@@ -1,16 +1,16 @@
 """Command line: ``normtest check FILE`` and ``normtest demo``.
 
-Also runs as ``python -m normtest``. Exit status: 0 when no column is
-rejected, 1 when any is, 2 on a usage or input error (one line on stderr,
-no traceback).
+Also runs as ``python -m normtest``. Exit status of ``check``: 0 when no
+column is rejected, 1 when any is, 2 on a usage or input error (one line on
+stderr, no traceback). ``demo`` exits 0 (2 on an error): a rejection is its
+result, not a failure.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
+import re
 import sys
 import warnings
 
@@ -42,7 +42,9 @@ def _split(values):
 
 def _build_parser():
     from ._version import __version__
-    from .frame import CORRECTIONS, MULTIVARIATE_TESTS, UNIVARIATE_TESTS
+    from .frame import CORRECTIONS, FAMILIES, UNIVARIATE_TESTS, _available
+
+    univariate, joint = _available(False), _available(True)  # with the tests registered at run time
 
     parser = _Parser(
         prog="normtest",
@@ -55,16 +57,19 @@ def _build_parser():
 
     def common(p):
         p.add_argument("--test", action="append", metavar="NAME",
-                       help=f"test(s) to run, repeatable or comma-separated: {', '.join(UNIVARIATE_TESTS)} "
-                            "(default: all three)")
+                       help=f"test(s) to run, repeatable or comma-separated: {', '.join(univariate)} "
+                            f"(default: {', '.join(UNIVARIATE_TESTS)})")
         p.add_argument("--alpha", type=float, default=0.05, help="level of the decisions (default 0.05)")
         p.add_argument("--correction", default="holm", choices=CORRECTIONS, metavar="METHOD",
                        help="multiple-testing correction (a statsmodels multipletests method, or none; "
                             "default holm)")
+        p.add_argument("--family", default="test", choices=FAMILIES,
+                       help="p-values corrected together: 'test' = each test over the columns (default), "
+                            "'all' = every p-value of the table")
         p.add_argument("--multivariate", action="store_true",
                        help="add a joint test of the selected columns (sliced Epps-Pulley by default)")
-        p.add_argument("--multivariate-test", choices=MULTIVARIATE_TESTS, default=None, metavar="TEST",
-                       help=f"the joint test: {', '.join(MULTIVARIATE_TESTS)} (implies --multivariate)")
+        p.add_argument("--multivariate-test", choices=joint, default=None, metavar="TEST",
+                       help=f"the joint test: {', '.join(joint)} (implies --multivariate)")
         p.add_argument("--simple", action="store_true",
                        help="test the fully specified N(0, 1) instead of "
                             "'normal with unknown mean and variance'")
@@ -83,6 +88,17 @@ def _build_parser():
     check.add_argument("--columns", action="append", metavar="A,B", help="columns to test (default: all)")
     check.add_argument("--by", action="append", metavar="COL",
                        help="test each group of these columns separately")
+    check.add_argument("--sep", default=None, metavar="CHAR",
+                       help="CSV field separator (default: sniffed from the file: , ; tab or |)")
+    check.add_argument("--decimal", default=None, metavar="CHAR",
+                       help="decimal mark of a CSV file (default '.', or ',' for ';'-separated files "
+                            "written with decimal commas)")
+    check.add_argument("--engine", choices=("pandas", "dask", "spark"), default="pandas",
+                       help="run out of core on dask or Spark (FILE may then be a glob such as "
+                            "'data/*.parquet'; the ECF tests run, see the docs' cluster page)")
+    check.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="dask scheduler (tcp://host:8786) or Spark master (spark://host:7077); "
+                            "default: on this machine")
     common(check)
 
     demo = sub.add_parser("demo", help="run the checks on a real dataset bundled with statsmodels",
@@ -98,16 +114,42 @@ def _build_parser():
 # ---------------------------------------------------------------------------
 
 _COMPRESSION = (".gz", ".bz2", ".xz", ".zip", ".zst", ".tar")
+_SEPARATORS = ",;\t|"
 
 
-def read_table(path: str):
-    """Read a CSV/TSV or Parquet file into a DataFrame; raise InputError with a readable message."""
+def sniff_csv(sample: str):
+    """(separator, decimal mark) of CSV text from its first lines; (",", ".") when unsure."""
+    import csv
+
+    lines = [ln for ln in sample.splitlines()[:50] if ln.strip()]
+    if len(lines) > 1 and not sample.endswith("\n"):
+        lines = lines[:-1]  # the last line of a partial read may be cut
+    try:
+        sep = csv.Sniffer().sniff("\n".join(lines), delimiters=_SEPARATORS).delimiter
+    except csv.Error:
+        sep = ","
+    body = "\n".join(lines[1:])
+    decimal = "," if sep != "," and re.search(r"\d,\d", body) and not re.search(r"\d\.\d", body) else "."
+    return sep, decimal
+
+
+def read_table(path: str, sep=None, decimal=None):
+    """Read a CSV/TSV or Parquet file into a DataFrame; raise InputError with a readable message.
+
+    The separator of a CSV file is sniffed from its first lines unless `sep`
+    is given (the ``--sep`` option); a ``.tsv`` file defaults to tabs.
+    """
+    import io
+
     import pandas as pd
 
+    errors = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError)
     if path == "-":
+        text = sys.stdin.read()
+        guess = sniff_csv(text[:65536])
         try:
-            return pd.read_csv(sys.stdin)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+            return pd.read_csv(io.StringIO(text), sep=sep or guess[0], decimal=decimal or guess[1])
+        except errors as exc:
             raise InputError(f"cannot read CSV from stdin: {_one_line(exc)}") from None
     if not os.path.exists(path):
         raise InputError(f"cannot read {path!r}: no such file")
@@ -130,13 +172,25 @@ def read_table(path: str):
         except Exception as exc:  # pyarrow raises many types for a corrupt file
             raise InputError(f"cannot read {path!r} as Parquet: {_one_line(exc)}") from None
     if name.endswith((".csv", ".tsv", ".txt")):
-        sep = "\t" if name.endswith(".tsv") else ","
         try:
-            return pd.read_csv(path, sep=sep)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError,
-                OSError) as exc:
+            if sep is None or decimal is None:
+                guess = ("\t", ".") if name.endswith(".tsv") else sniff_csv(_head(path))
+                if decimal is None:  # a decimal comma only with another separator
+                    decimal = guess[1] if (sep or guess[0]) == guess[0] else "."
+                sep = sep or guess[0]
+            return pd.read_csv(path, sep=sep, decimal=decimal)
+        except errors as exc:
             raise InputError(f"cannot read {path!r} as CSV: {_one_line(exc)}") from None
     raise InputError(f"cannot read {path!r}: expected a .csv, .tsv or .parquet file")
+
+
+def _head(path, size=65536) -> str:
+    """The first `size` characters of a (possibly compressed) text file, for sniffing."""
+    import pandas as pd
+
+    with pd.io.common.get_handle(path, "r", compression="infer", encoding="utf-8",
+                                 errors="replace") as handles:
+        return handles.handle.read(size)
 
 
 def _one_line(exc) -> str:
@@ -153,162 +207,13 @@ def load_demo():
 
 
 # ---------------------------------------------------------------------------
-# output
-# ---------------------------------------------------------------------------
-
-def _clean(value):
-    """JSON-safe copy: NaN/inf -> None, numpy scalars -> Python, tuples -> lists."""
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is not None and not isinstance(value, (str, int, float, bool)):
-        try:
-            import pandas as pd
-
-            if value is pd.NA:
-                return None
-        except ImportError:  # pragma: no cover
-            pass
-        return str(value)
-    return value
-
-
-def table_to_json(table, source) -> str:
-    """Deterministic JSON document of a check table (same input and seed -> same bytes)."""
-    meta = table.attrs.get("normtest", {})
-    flat = table.reset_index()
-    rows = []
-    records = meta.get("records") or [None] * len(flat)
-    for (_, row), record in zip(flat.iterrows(), records):
-        item = {k: row[k] for k in flat.columns}
-        item["reject"] = None if row["reject"] is None or row["reject"] is _na() else bool(row["reject"])
-        item["record"] = record
-        rows.append(item)
-    doc = {"normtest": meta.get("version"), "source": source, "settings": meta.get("settings"),
-           "seed": meta.get("seed"), "results": rows}
-    return json.dumps(_clean(doc), indent=2, sort_keys=True, allow_nan=False)
-
-
-def _na():
-    import pandas as pd
-
-    return pd.NA
-
-
-def _fmt_p(p) -> str:
-    if p is None or not math.isfinite(p):
-        return "-"
-    if p < 1e-4:
-        return f"{p:.1e}"
-    return f"{p:.4f}"
-
-
-def _fmt_stat(x) -> str:
-    if x is None or not math.isfinite(x):
-        return "-"
-    return f"{x:.4g}"
-
-
-def table_to_text(table, source, *, n_rows, correction, alpha) -> str:
-    """A readable fixed-width rendering: one line per column (and group), one p-value per test."""
-    import pandas as pd
-
-    meta = table.attrs.get("normtest", {})
-    settings = meta.get("settings", {})
-    flat = table.reset_index()
-    label_cols = [c for c in flat.columns if c not in table.columns]
-    tests = list(dict.fromkeys(flat["test"]))
-    keys = list(dict.fromkeys(tuple(r) for r in flat[label_cols].itertuples(index=False)))
-    by_key = {k: {} for k in keys}
-    for (_, row), key in zip(flat.iterrows(), (tuple(r) for r in flat[label_cols].itertuples(index=False))):
-        by_key[key][row["test"]] = row
-
-    skipped = {}
-    cols = [*label_cols, "n", *tests, "normality", "note"]
-    cells = {c: [] for c in cols}
-    methods = {}
-    n_rejected = n_decided = 0
-    for key in keys:
-        entries = by_key[key]
-        notes = list(dict.fromkeys(str(e["note"]) for e in entries.values() if e["note"]))
-        empty = all(int(e["n"]) == 0 for e in entries.values())
-        if notes and empty and all(n.startswith("skipped:") for n in notes):
-            skipped.setdefault(key[-1], notes[0][len("skipped:"):].strip())
-            continue
-        for c, v in zip(label_cols, key):
-            cells[c].append(str(v))
-        cells["n"].append(str(max(int(e["n"]) for e in entries.values())))
-        decided, rejected = False, False
-        for t in tests:
-            e = entries.get(t)
-            if e is None:
-                cells[t].append("")
-                continue
-            p = e["pvalue_adj"]
-            mark = "*" if e["reject"] is not pd.NA and bool(e["reject"]) else " "
-            cells[t].append(_fmt_p(p) + mark if math.isfinite(p) else "-  ")
-            if e["reject"] is not pd.NA:
-                decided = True
-                rejected = rejected or bool(e["reject"])
-            if e["method"]:
-                methods.setdefault(t, []).append(str(e["method"]))
-        n_rejected += rejected
-        n_decided += decided
-        cells["normality"].append("rejected" if rejected else ("not rejected" if decided else "-"))
-        cells["note"].append("; ".join(notes))
-    if not any(cells["note"]):
-        cols.remove("note")
-    shown = pd.DataFrame({c: cells[c] for c in cols})
-
-    h0 = ("normal with unknown mean and variance" if settings.get("standardize", True)
-          else "exactly N(0, 1)")
-    adj = "p-values" if correction == "none" else f"{correction}-adjusted p-values"
-    lines = [
-        f"{source}, {n_rows} rows",
-        f"H0: each column is {h0} (normtest {meta.get('version', '')}).",
-        "",
-        _render(shown, numeric={"n", *tests}),
-        "",
-        f"Cells are {adj}; * = rejected at alpha = {alpha:g}. Seed {meta.get('seed')}.",
-    ]
-    if methods:
-        lines.append("p-value methods: " + ", ".join(f"{t} ({', '.join(dict.fromkeys(m))})"
-                                                    for t, m in methods.items()) + ".")
-    if skipped:
-        lines.append("Skipped: " + "; ".join(f"{c}, {why}" for c, why in skipped.items()) + ".")
-    lines.append(f"Normality rejected for {n_rejected} of {n_decided} tested."
-                 if n_decided else "No test gave a p-value.")
-    return "\n".join(lines) + "\n"
-
-
-def _render(frame, numeric=()) -> str:
-    cols = list(frame.columns)
-    widths = {c: max(len(str(c)), *(len(v) for v in frame[c])) if len(frame) else len(str(c)) for c in cols}
-
-    def cell(c, v):
-        return v.rjust(widths[c]) if c in numeric else v.ljust(widths[c])
-
-    out = ["  ".join(cell(c, str(c)) for c in cols).rstrip()]
-    out.append("  ".join("-" * widths[c] for c in cols))
-    for _, row in frame.iterrows():
-        out.append("  ".join(cell(c, row[c]) for c in cols).rstrip())
-    return "\n".join(out)
-
-
-# ---------------------------------------------------------------------------
 # commands
 # ---------------------------------------------------------------------------
 
 def _run(df, source, args) -> int:
     from . import frame
     from ._progress import stderr_is_terminal
+    from ._tables import table_to_csv, table_to_json, table_to_text
 
     progress = stderr_is_terminal() if args.progress is None else args.progress
     if args.seed is None:  # fresh entropy, kept short enough to read and retype from the table
@@ -318,9 +223,8 @@ def _run(df, source, args) -> int:
     tests = _split(args.test) or list(frame.UNIVARIATE_TESTS)
     kwargs = dict(
         tests=tests, standardize=not args.simple, alpha=args.alpha, correction=args.correction,
-        multivariate=args.multivariate_test or bool(args.multivariate), n_resamples=args.n_resamples,
-        rng=args.seed,
-        progress=progress,
+        family=args.family, multivariate=args.multivariate_test or bool(args.multivariate),
+        n_resamples=args.n_resamples, rng=args.seed, progress=progress,
     )
     if getattr(args, "columns", None):
         kwargs["columns"] = _split(args.columns)
@@ -333,13 +237,14 @@ def _run(df, source, args) -> int:
     if args.format == "json":
         text = table_to_json(table, source) + "\n"
     elif args.format == "csv":
-        flat = table.reset_index()
-        flat["reject"] = flat["reject"].astype(object).where(flat["reject"].notna(), None)
-        text = flat.to_csv(index=False)
+        text = table_to_csv(table)
     else:
-        text = table_to_text(table, source, n_rows=len(df), correction=kwargs["correction"], alpha=args.alpha)
+        n_rows = len(df) if type(df).__module__.startswith("pandas") else int((table["n"] + table["n_nan"]).max())
+        text = table_to_text(table, source, n_rows=n_rows)
     sys.stdout.write(text)
     sys.stdout.flush()
+    if args.command == "demo":
+        return EXIT_OK  # the demo shows results; a rejection is not a failure
     return EXIT_REJECTED if bool(table["reject"].fillna(False).astype(bool).any()) else EXIT_OK
 
 
@@ -352,8 +257,12 @@ def main(argv=None) -> int:
             raise InputError(f"--seed must be a non-negative int. Got {args.seed} instead.")
         if args.command == "demo":
             df, source = load_demo()
+        elif getattr(args, "engine", "pandas") != "pandas":
+            from ._distributed import open_files
+
+            df, source = open_files(args.file, args.engine, args.scheduler), args.file
         else:
-            df = read_table(args.file)
+            df = read_table(args.file, sep=_unescape(args.sep), decimal=args.decimal)
             source = args.file
         return _run(df, source, args)
     except KeyboardInterrupt:
@@ -362,12 +271,32 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # e.g. `normtest check x.csv | head`
         return EXIT_OK
     except (InputError, ValueError, TypeError, ImportError, OSError) as exc:
-        print(f"normtest: error: {_one_line(_strip_backticks(exc))}", file=sys.stderr)
+        print(f"normtest: error: {_one_line(cli_terms(exc, args.command))}", file=sys.stderr)
         return EXIT_ERROR
 
 
-def _strip_backticks(exc) -> str:
-    return str(exc).replace("`", "'")
+def _unescape(sep):
+    """``--sep '\\t'`` (as typed in a shell) means a tab."""
+    return {"\\t": "\t", "tab": "\t", "\\s+": r"\s+"}.get(sep, sep) if sep is not None else None
+
+
+#: Python parameter names of ``normtest.check`` -> the command-line options that set them.
+_FLAGS = {"tests": "--test", "columns": "--columns", "by": "--by", "alpha": "--alpha",
+          "correction": "--correction", "family": "--family", "multivariate": "--multivariate-test",
+          "n_resamples": "--n-resamples", "rng": "--seed", "progress": "--progress",
+          "standardize": "--simple"}
+
+
+def cli_terms(exc, command="check") -> str:
+    """An error message of the Python API in the command line's terms (flags, "the file")."""
+    text = str(exc)
+    data = "the demo data" if command == "demo" else "the file"
+    text = re.sub(r"`(\w+)`", lambda m: _FLAGS.get(m.group(1), data if m.group(1) == "df" else f"'{m.group(1)}'"),
+                  text)
+    if "numeric column" in text and command == "check":
+        first, _, rest = text.partition(". ")
+        text = f"{first} (wrong separator? give it with --sep, e.g. --sep ';'). {rest}"
+    return text
 
 
 if __name__ == "__main__":

@@ -13,8 +13,18 @@ _CHUNK_VALUES = 2**23  # values per row chunk (32 MB in float32)
 _COND_MAX = 1e12       # largest accepted condition number of the sample covariance
 
 
-def _as_matrix(X, name="X"):
-    """(N, D) floating array (float32 kept, other types to float64) and column names."""
+def _as_matrix(X, name="X", copy=True):
+    """(N, D) floating array (float32 kept, other types to float64) and column names.
+
+    ``copy=False``: a float32/float64 ndarray is returned as it is (no copy and
+    no check for infinities: the caller checks them in its own pass and never
+    writes into the array).
+    """
+    if not copy and type(X) is np.ndarray and X.dtype in (np.float32, np.float64) and X.ndim in (1, 2):
+        arr = X[:, None] if X.ndim == 1 else X
+        if arr.shape[1] == 0 or arr.shape[0] == 0:
+            raise ValueError(f"`{name}` must not be empty. Got shape {arr.shape} instead.")
+        return arr, None
     columns = None
     if type(X).__module__.startswith("pandas") and hasattr(X, "columns"):
         bad = [c for c in X.columns if X[c].dtype.kind not in "iuf"]
@@ -36,9 +46,10 @@ def _as_matrix(X, name="X"):
     return arr, columns
 
 
-def _drop_nan_rows(X, nan_policy, name="X"):
-    """Return (X without NaN rows or None for 'propagate' with NaN)."""
-    bad = np.isnan(X).any(axis=1)
+def _drop_nan_rows(X, nan_policy, name="X", bad=None):
+    """Return (X without NaN rows or None for 'propagate' with NaN); `bad`: a known NaN-row mask."""
+    if bad is None:
+        bad = np.isnan(X).any(axis=1)
     if not bad.any():
         return X
     if nan_policy == "raise":
@@ -58,6 +69,11 @@ def _whitener(X, name="X"):
         Z = X[lo:lo + step].astype(np.float64) - mean
         cov += Z.T @ Z
     cov /= n
+    return mean, whitener_from_cov(cov, name)
+
+
+def whitener_from_cov(cov, name="X"):
+    """Symmetric inverse square root of a covariance matrix; ValueError when (near-)singular."""
     vals, vecs = np.linalg.eigh(cov)
     top = float(vals[-1]) if vals.size else 0.0
     if not top > 0 or vals[0] <= top / _COND_MAX:
@@ -67,8 +83,7 @@ def _whitener(X, name="X"):
             f"limit {_COND_MAX:.0e}): standardize=True needs N > D and linearly independent columns. "
             "Remove redundant columns or use standardize=False."
         )
-    W = (vecs / np.sqrt(vals)) @ vecs.T
-    return mean, W
+    return (vecs / np.sqrt(vals)) @ vecs.T
 
 
 def _check_directions(directions, D, n_slices, gen):

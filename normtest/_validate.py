@@ -240,7 +240,7 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
             for j, r in enumerate(rows):
                 sub[j] = data[r][~nan_mask[r]]
         else:
-            sub = data[rows]
+            sub = data if len(rows) == m else data[rows]  # `data` is already a private copy
         out = compute(np.ascontiguousarray(sub))
         meta = out.pop("_meta", {})
         meta = dict(meta, n=n, rows=rows)

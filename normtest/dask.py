@@ -1,19 +1,19 @@
-"""Out-of-core and distributed Epps–Pulley statistics on dask arrays (optional).
+"""Out-of-core and distributed Epps–Pulley tests on dask arrays and DataFrames (optional).
 
-The Epps–Pulley family needs only the additive sums ``C_k = sum_i cos(t_k y_i)``,
-``S_k = sum_i sin(t_k y_i)`` and ``n``; every block of a dask array produces its
-own sums and adding them gives the sums of the whole. The sample axis does not
-have to sit in one chunk, nothing of size n is ever gathered, and the result is
-lazy until ``.compute()``. Block results are added in block order (a fixed
-binary tree), so the numbers do not depend on the scheduler or worker count.
+Every Epps–Pulley-type statistic needs only the additive ECF sums ``(C, S, n)``;
+each block of a dask array (each partition of a DataFrame) fills a
+:mod:`normtest.streaming` accumulator, and the states are merged pairwise in
+block order (a fixed binary tree), so the numbers do not depend on the
+scheduler, the worker count or the order in which blocks finish. Where the
+statistic needs global quantities first (the mean and (co)variance for
+``standardize=True``, the data's range for the ``"auto"`` rule) a first lazy
+pass merges per-block moments stably (Chan, Golub & LeVeque) and the sums
+follow in a second pass. Nothing of size n is gathered; results are lazy until
+``.compute()``, and work on any scheduler (threads, processes,
+``dask.distributed``; the states that travel are a few kB of ``.npz`` bytes).
 
-Where the statistic needs global quantities first (the mean and standard
-deviation for ``standardize=True``; the data's range for the ``"auto"`` rule) a
-first lazy pass computes them with a numerically stable merge of per-block
-moments (Chan, Golub & LeVeque), and the sums follow in a second pass.
-
-The p-value comes from the same null laws as :func:`normtest.epps_pulley` (the
-null depends only on n and the settings, so it is computed locally).
+The p-values come from the same null laws as the in-memory functions (they
+depend only on n and the settings and are computed on the client).
 
 Requires the ``dask`` extra: ``pip install "normtest[dask]"``.
 """
@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ecf.rules import auto_rule
-from ._validate import check_choice
+from ._validate import as_float_sample, check_bool, check_choice
+from .streaming import EppsPulley, SlicedEppsPulley
+from .streaming import engine as _engine
 
 try:  # imported only when this optional submodule is used
     import dask
@@ -33,89 +34,80 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "normtest.dask requires dask: install it with `pip install \"normtest[dask]\"`."
     ) from exc
 
-__all__ = ["ecf_sums", "epps_pulley"]
+__all__ = ["check", "ecf_sums", "epps_pulley", "sliced_epps_pulley"]
 
 
-def _as_dask(x, name="x"):
+def _as_dask(x, name="x", ndim=(1, 2)):
     if not isinstance(x, da.Array):
-        from ._validate import as_float_sample
-
         x = da.from_array(as_float_sample(x, name))
     if x.dtype.kind not in "fiu":
         raise TypeError(f"`{name}` must hold real numbers. Got a dask array of dtype {x.dtype} instead.")
-    if x.ndim not in (1, 2):
+    if x.ndim not in ndim:
         raise ValueError(f"`{name}` must be 1-d (n,) or 2-d (n, m) with observations along axis 0. "
                          f"Got a {x.ndim}-d array instead.")
-    if x.ndim == 1:
-        x = x[:, None]
     if x.shape[0] == 0:
         raise ValueError(f"`{name}` must not be empty.")
-    # one block per row chunk, all columns together
-    return x.rechunk({1: -1})
+    return x.rechunk({1: -1}) if x.ndim == 2 else x   # one block per row chunk, all columns together
 
 
-def _tree_sum(parts, combine):
-    """Add delayed partial results pairwise in a fixed (block) order."""
+def _tree_sum(parts, combine, *extra):
+    """Combine delayed partial results pairwise in a fixed (block) order."""
     parts = list(parts)
     while len(parts) > 1:
-        nxt = [dask.delayed(combine, pure=True)(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
+        nxt = [dask.delayed(combine, pure=True)(*extra, parts[i], parts[i + 1])
+               for i in range(0, len(parts) - 1, 2)]
         if len(parts) % 2:
             nxt.append(parts[-1])
         parts = nxt
     return parts[0]
 
 
-# ---------------------------------------------------------------------------
-# block functions (plain numpy/numba; run on the workers)
-# ---------------------------------------------------------------------------
-
-def _block_moments(block):
-    """Per column: (count, mean, M2, min, max, any_nan) of one row block, NaN skipped."""
-    b = np.asarray(block, dtype=np.float64)
-    finite = ~np.isnan(b)
-    cnt = finite.sum(axis=0).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(cnt > 0, np.nansum(b, axis=0) / np.maximum(cnt, 1), 0.0)
-        dev = np.where(finite, b - mean, 0.0)
-    m2 = (dev * dev).sum(axis=0)
-    lo = np.where(cnt > 0, np.nanmin(np.where(finite, b, np.inf), axis=0), np.inf)
-    hi = np.where(cnt > 0, np.nanmax(np.where(finite, b, -np.inf), axis=0), -np.inf)
-    return cnt, mean, m2, lo, hi, (~finite).any(axis=0)
+def _blocks(x):
+    return list(x.to_delayed().ravel())
 
 
-def _merge_moments(a, b):
-    na, ma, m2a, loa, hia, nana = a
-    nb, mb, m2b, lob, hib, nanb = b
-    n = na + nb
-    with np.errstate(invalid="ignore", divide="ignore"):
-        delta = mb - ma
-        mean = np.where(n > 0, ma + delta * nb / np.maximum(n, 1), 0.0)
-        m2 = m2a + m2b + np.where(n > 0, delta * delta * na * nb / np.maximum(n, 1), 0.0)
-    return n, mean, m2, np.minimum(loa, lob), np.maximum(hia, hib), nana | nanb
+def _frame_array(ddf, name):
+    """The numeric columns of a dask DataFrame as a float dask array (names, array)."""
+    bad = [c for c, t in ddf.dtypes.items() if getattr(t, "kind", "O") not in "iuf"]
+    if bad:
+        raise TypeError(f"`{name}` must have numeric columns only. Got non-numeric column(s) {bad[:5]!r} "
+                        "instead.")
+    plain = all(isinstance(t, np.dtype) for t in ddf.dtypes)   # nullable dtypes: NA becomes NaN
+    arr = (ddf if plain else ddf.astype(np.float64)).to_dask_array()
+    return [str(c) for c in ddf.columns], arr.rechunk({1: -1})
 
 
-def _block_sums(block, shift, scale, nodes, step):
-    """(C, S) of the standardised block, NaN rows of a column skipped."""
-    from .ecf._kernels import ecf_sums
-
-    b = np.asarray(block, dtype=np.float64)
-    y = (b - shift) / scale
-    m = y.shape[1]
-    K = nodes.size
-    C = np.zeros((m, K))
-    S = np.zeros((m, K))
-    nan = np.isnan(y)
-    if not nan.any():
-        return ecf_sums(np.ascontiguousarray(y), nodes, step=step, out=(C, S))
-    for j in range(m):
-        col = y[~nan[:, j], j]
-        if col.size:
-            ecf_sums(np.ascontiguousarray(col[:, None]), nodes, step=step, out=(C[j:j + 1], S[j:j + 1]))
-    return C, S
+def _is_frame(x):
+    return hasattr(x, "to_dask_array") and hasattr(x, "dtypes")
 
 
-def _add_pairs(a, b):
-    return a[0] + b[0], a[1] + b[1]
+def run_jobs(jobs, coll, *, lazy=True):
+    """Run ``[(accumulator, columns), ...]`` over the blocks of the dask array `coll`, all passes.
+
+    ``lazy=True``: one graph for all passes, a Delayed computing to the jobs with
+    their merged accumulators; the scheduler keeps each block between the passes
+    (it is needed twice). ``lazy=False``: one compute per pass, each reading the
+    blocks afresh (nothing is held between passes: for data larger than the
+    cluster's memory); returns the jobs.
+    """
+    state = dask.delayed(jobs, traverse=False) if lazy else jobs
+    for p in range(_engine.n_passes(jobs)):
+        parts = [dask.delayed(_engine.fill, pure=True)(state, b, p) for b in _blocks(coll)]
+        merged = _tree_sum(parts, _engine.merge_states, state)
+        state = dask.delayed(_engine.advance, pure=True)(state, merged, p)
+        if not lazy:
+            state = dask.compute(state)[0]
+    return state
+
+
+def _result_of(done):
+    return done[0][0].result()
+
+
+def _finish(jobs, coll, lazy):
+    lazy = check_bool(lazy, "lazy")
+    out = run_jobs(jobs, coll, lazy=lazy)
+    return dask.delayed(_result_of, pure=False)(out) if lazy else _result_of(out)
 
 
 # ---------------------------------------------------------------------------
@@ -149,16 +141,34 @@ def ecf_sums(x, nodes, *, shift=0.0, scale=1.0):
     >>> print(np.round(C / 10_000, 3))
     [[0.883 0.607]]
     """
+    from .ecf.core import EcfSums
+
     xd = _as_dask(x)
     t = np.asarray(nodes, dtype=np.float64).ravel()
     if t.size == 0 or not np.isfinite(t).all():
         raise ValueError("`nodes` must be a non-empty array of finite numbers.")
-    parts = [dask.delayed(_block_sums, pure=True)(blk, shift, scale, t, None)
-             for blk in xd.to_delayed().ravel()]
-    return _tree_sum(parts, _add_pairs)
+    parts = [dask.delayed(_block_sums, pure=True)(blk, shift, scale, t) for blk in _blocks(xd)]
+    total = _tree_sum(parts, EcfSums.__add__)
+    return dask.delayed(lambda s: (s.C, s.S), pure=True)(total)
 
 
-def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None, nan_policy="propagate"):
+def _block_sums(block, shift, scale, nodes):
+    """EcfSums of the standardised block, NaN values of a column skipped."""
+    from .ecf._kernels import ecf_sums as kernel
+    from .ecf.core import EcfSums
+
+    b = np.asarray(block, dtype=np.float64)
+    y = ((b[:, None] if b.ndim == 1 else b) - shift) / scale
+    sums = EcfSums.zeros((y.shape[1],), nodes.size)
+    for j in range(y.shape[1]):
+        col = y[~np.isnan(y[:, j]), j]
+        if col.size:
+            kernel(np.ascontiguousarray(col[:, None]), nodes, out=(sums.C[j:j + 1], sums.S[j:j + 1]))
+    return sums
+
+
+def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None, nan_policy="propagate",
+                lazy=True):
     """Epps–Pulley test of a dask array, lazily: the numbers of :func:`normtest.epps_pulley`.
 
     Parameters
@@ -173,11 +183,20 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
         form instead).
     nan_policy : {"propagate", "omit"}, default "propagate"
         ``"raise"`` is not offered (it would need an eager pass).
+    lazy : bool, default True
+        ``True``: return a Delayed (one graph for both passes; the scheduler
+        keeps each block between them). ``False``: compute now, one pass at a
+        time, reading the blocks afresh in each (for data larger than the
+        cluster's memory), and return the result.
 
     Returns
     -------
-    dask.delayed.Delayed
-        ``.compute()`` gives the :class:`~normtest.epps_pulley.EppsPulleyResult`.
+    dask.delayed.Delayed or EppsPulleyResult
+        ``.compute()`` gives the :class:`~normtest.ecf.univariate.EppsPulleyResult`.
+
+    See Also
+    --------
+    normtest.streaming.EppsPulley : the accumulator every block fills.
 
     Examples
     --------
@@ -190,86 +209,115 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     >>> print(abs(res.statistic - ref.statistic) < 1e-9, res.method)
     True table
     """
-    from .ecf.inference import EppsPulleyResult, check_args, pvalue
-    from .null import MonteCarlo
-
-    standardize, beta, kind, rule, method = check_args(standardize, beta, quadrature, method)
     nan_policy = check_choice(nan_policy, "nan_policy", ("propagate", "omit"))
-    xd = _as_dask(x)
-    one_d = getattr(x, "ndim", np.ndim(x)) == 1
-    blocks = list(xd.to_delayed().ravel())
-    moments = _tree_sum([dask.delayed(_block_moments, pure=True)(b) for b in blocks], _merge_moments)
+    acc = EppsPulley(standardize=standardize, beta=beta, quadrature=quadrature, method=method,
+                     nan_policy=nan_policy)
+    return _finish([(acc, None)], _as_dask(x), lazy)
 
-    @dask.delayed(pure=True)
-    def plan(mom):
-        cnt, mean, m2, lo, hi, has_nan = mom
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sd = np.sqrt(m2 / cnt)
-        if standardize:
-            shift, scale = mean, sd
-        else:
-            shift, scale = np.zeros_like(mean), np.ones_like(mean)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            spread = float(np.nanmax(np.maximum(np.abs(hi - shift), np.abs(lo - shift)) / scale,
-                                     initial=0.0))
-        if kind in ("auto", "exact"):
-            r = auto_rule(max(spread, 1e-3), beta)
-        else:
-            r = rule
-        return shift, scale, r, cnt, has_nan, sd, mean
 
-    @dask.delayed(pure=True)
-    def sums_of(block, pl):
-        shift, scale, r, *_ = pl
-        safe = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
-        return _block_sums(block, shift, safe, r.nodes, r.lattice_step)
+def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardize=False, beta=1.0,
+                       quadrature="auto", reduction="mean", method=None, nan_policy="propagate", lazy=True):
+    """Sliced Epps–Pulley test (SIGReg) of a dask array chunked along rows, lazily.
 
-    pl = plan(moments)
-    total = _tree_sum([sums_of(b, pl) for b in blocks], _add_pairs)
+    Parameters
+    ----------
+    X : dask.array.Array, dask DataFrame or array_like, shape (N, D)
+        Observations in rows; any row chunking (the columns are joined into one
+        chunk). A DataFrame must have numeric columns (names in ``result.columns``).
+    n_slices, directions, rng, standardize, beta, quadrature, reduction, method, nan_policy
+        As in :func:`normtest.sliced_epps_pulley` (``directions="all"`` is not
+        offered: it is an O(N^2) pair statistic). The directions come from
+        `rng`'s seed, so every worker projects onto the same ones.
+    lazy : bool, default True
+        ``True``: return a Delayed (one graph for both passes; the scheduler
+        keeps each block between them). ``False``: compute now, one pass at a
+        time, reading the blocks afresh in each (for data larger than the
+        cluster's memory), and return the result.
 
-    @dask.delayed(pure=False)
-    def finish(sums, pl):
-        C, S = sums
-        shift, scale, r, cnt, has_nan, sd, mean = pl
-        m = C.shape[0]
-        n = cnt.astype(np.int64)
-        T = r.statistic(C, S, np.maximum(cnt, 1.0))
-        bad = (n < (3 if standardize else 2))
-        if nan_policy == "propagate":
-            bad |= has_nan
-        if standardize:
-            bad |= ~(sd > 1e-13 * np.maximum(np.abs(mean), 1e-300))
-        T = np.where(bad, np.nan, T)
-        p = np.full(m, np.nan)
-        se = np.full(m, np.nan) if isinstance(method, MonteCarlo) else None
-        nulls, hows = [], []
-        for size in sorted(set(n[~bad].tolist())):
-            cols = np.nonzero((n == size) & ~bad)[0]
-            pv, s, null, how = pvalue(T[cols], int(size), standardize=standardize, beta=beta, kind=kind,
-                                      rule=rule, method=method)
-            p[cols] = pv
-            if se is not None and s is not None:
-                se[cols] = s
-            nulls.append(null)
-            hows.append(how)
-        quad = {"rule": kind if kind != "rule" else r.name, **r.describe()}
-        if kind != "rule":
-            quad["rule"] = kind
-        settings = {"beta": beta, "quadrature": quad["rule"], "nan_policy": nan_policy, "backend": "dask"}
-        if isinstance(method, MonteCarlo):
-            settings.update(method.settings())
+    Returns
+    -------
+    dask.delayed.Delayed or SlicedResult
+        ``.compute()`` gives the :class:`~normtest.ecf.sliced.SlicedResult`,
+        equal to the in-memory one to about 1e-10 relative.
 
-        def out(a):
-            return a[0] if one_d else a
+    See Also
+    --------
+    normtest.streaming.SlicedEppsPulley : the accumulator every block fills.
 
-        return EppsPulleyResult(
-            statistic=out(T), pvalue=out(p), n=int(n[0]) if one_d else n, standardize=standardize,
-            method=hows[0] if len(set(hows)) == 1 else "+".join(sorted(set(hows))) if hows else "none",
-            null=nulls[0] if len(nulls) == 1 else (np.array(nulls, dtype=object) if nulls else None),
-            test="epps_pulley", settings=settings, pvalue_se=None if se is None else out(se),
-            seed=getattr(nulls[0], "seed", None) if nulls and isinstance(method, MonteCarlo) else None,
-            quadrature=quad,
-        )
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> import normtest, normtest.dask
+    >>> X = np.random.default_rng(2).standard_normal((20_000, 8))
+    >>> res = normtest.dask.sliced_epps_pulley(da.from_array(X, chunks=(3_000, 8)), n_slices=16,
+    ...                                        rng=0).compute()
+    >>> ref = normtest.sliced_epps_pulley(X, n_slices=16, rng=0)
+    >>> print(np.isclose(res.statistic, ref.statistic, rtol=1e-9), res.method)
+    True asymptotic
+    """
+    acc = SlicedEppsPulley(n_slices=n_slices, directions=directions, rng=rng, standardize=standardize,
+                           beta=beta, quadrature=quadrature, reduction=reduction, method=method,
+                           nan_policy=nan_policy)
+    if _is_frame(X):
+        names, X = _frame_array(X, "X")
+        _engine.name_columns(acc, names)
+    else:
+        X = _as_dask(X, "X", ndim=(2,))
+    return _finish([(acc, None)], X, lazy)
 
-    return finish(total, pl)
 
+def check(ddf, *, tests=("epps_pulley",), standardize=True, alpha=0.05, correction="holm", by=None, columns=None,
+          multivariate=False, n_resamples=None, rng=None):
+    """:func:`normtest.check` of a dask DataFrame: the same tidy table, computed out of core.
+
+    Runs the additive ECF tests: ``epps_pulley`` on every numeric column and,
+    with ``multivariate=True``, the sliced Epps–Pulley test of the numeric
+    columns jointly, all in the same scans of the partitions (one compute per
+    pass, so nothing is held in memory between the passes). The EDF
+    tests (``"anderson"``, ``"cramervonmises"``) need order statistics, a
+    global sort of every column; asking for them gives rows with a note that
+    says so (no number). NaN are dropped per column (counted in ``n_nan``);
+    string columns are listed as skipped.
+
+    Parameters
+    ----------
+    ddf : dask.dataframe.DataFrame
+        The data (e.g. ``dask.dataframe.read_parquet("data/*.parquet")``).
+    by : None
+        Not offered on dask (ValueError otherwise): filter per group.
+    tests, standardize, alpha, correction, columns, multivariate, n_resamples, rng
+        As in :func:`normtest.check` (``multivariate`` may be True or
+        ``"sliced_epps_pulley"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table of :func:`normtest.check`; computed with the active dask
+        scheduler (a ``dask.distributed.Client`` when one exists).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, dask.dataframe as dd
+    >>> import normtest.dask
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"normal": rng.normal(size=4000), "skewed": rng.exponential(size=4000),
+    ...                    "label": ["a", "b"] * 2000})
+    >>> table = normtest.dask.check(dd.from_pandas(df, npartitions=4))
+    >>> table[["test", "n", "reject"]]
+                   test     n  reject
+    column
+    normal  epps_pulley  4000   False
+    skewed  epps_pulley  4000    True
+    label   epps_pulley     0    <NA>
+    """
+    from ._distributed import check_table
+
+    if not (_is_frame(ddf) and hasattr(ddf, "_meta")):
+        raise TypeError(f"`ddf` must be a dask DataFrame. Got {type(ddf).__name__} instead.")
+
+    def execute(jobs, numeric):
+        return run_jobs(jobs, _frame_array(ddf[numeric], "ddf")[1], lazy=False)
+
+    return check_table(ddf._meta, execute, engine="dask", tests=tests, standardize=standardize, alpha=alpha,
+                       correction=correction, by=by, columns=columns, multivariate=multivariate,
+                       n_resamples=n_resamples, rng=rng)

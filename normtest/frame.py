@@ -18,17 +18,19 @@ import numpy as np
 import pandas as pd
 
 from ._progress import progress_bar
+from ._tables import COLUMNS, FAMILIES, build_row, column_kind, correct, empty_row, null_in_words
 from ._validate import (
     DegenerateDataWarning,
     SmallSampleWarning,
     check_bool,
+    check_choice,
     check_float,
     check_int,
     resolve_rng,
 )
 
 __all__ = ["check", "NormtestAccessor", "register_accessor", "UNIVARIATE_TESTS", "MULTIVARIATE_TESTS",
-           "CORRECTIONS"]
+           "CORRECTIONS", "FAMILIES"]
 
 #: Names accepted in ``tests=`` (one-dimensional tests, applied column by column).
 UNIVARIATE_TESTS = ("anderson", "cramervonmises", "epps_pulley")
@@ -42,7 +44,11 @@ CORRECTIONS = ("holm", "bonferroni", "sidak", "holm-sidak", "simes-hochberg", "h
 _EXTRA_TESTS: dict = {}
 
 MULTIVARIATE_LABEL = "(multivariate)"
-COLUMNS = ["test", "n", "n_nan", "statistic", "pvalue", "pvalue_adj", "reject", "method", "note"]
+_column_kind, _empty_row = column_kind, empty_row  # the names normtest/_distributed.py uses
+
+
+def _correct(table, alpha, correction, family="test"):
+    correct(table, alpha, correction, family)
 
 
 def _register_test(name, func, *, multivariate=False):
@@ -76,8 +82,8 @@ def _available(multivariate):
 # validation
 # ---------------------------------------------------------------------------
 
-def _check_iv(df, tests, standardize, alpha, correction, by, columns, multivariate, n_resamples, rng,
-              progress):
+def _check_iv(df, tests, standardize, alpha, correction, family, by, columns, multivariate, n_resamples,
+              rng, progress):
     if isinstance(df, pd.Series):
         df = df.to_frame(name=df.name if df.name is not None else 0)
     if not isinstance(df, pd.DataFrame):
@@ -113,6 +119,7 @@ def _check_iv(df, tests, standardize, alpha, correction, by, columns, multivaria
     if correction not in CORRECTIONS:
         raise ValueError(f"`correction` must be one of {list(CORRECTIONS)} or None. "
                          f"Got {correction!r} instead.")
+    family = check_choice(family, "family", FAMILIES)
 
     if isinstance(multivariate, (bool, np.bool_)):
         multivariate = "sliced_epps_pulley" if multivariate else None
@@ -156,81 +163,8 @@ def _check_iv(df, tests, standardize, alpha, correction, by, columns, multivaria
     gen, seed = resolve_rng(rng)
     if seed is None:  # a caller's Generator: draw (and record) the seed everything else derives from
         seed = int(gen.integers(0, 2**63))
-    return (df, tests, standardize, alpha, correction, by_list, selected, multivariate, n_resamples, seed,
-            progress)
-
-
-def _column_kind(series):
-    """None if the column is testable, else the reason it is skipped."""
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return "skipped: boolean column"
-    if pd.api.types.is_complex_dtype(dtype):
-        return "skipped: complex values"
-    if pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
-        return None
-    return f"skipped: non-numeric column (dtype {dtype})"
-
-
-# ---------------------------------------------------------------------------
-# one test on one sample
-# ---------------------------------------------------------------------------
-
-def _short(message: str) -> str:
-    message = " ".join(str(message).split())
-    return message if len(message) <= 120 else message[:117] + "..."
-
-
-def _run_one(name, data, *, standardize, n_resamples, seed, progress, multivariate):
-    """Run one test; return (result or None, note, warning category or None)."""
-    from .null import MonteCarlo
-
-    func = _lookup(name)
-    accepted = _keywords(func)
-    kwargs = {}
-    if "standardize" in accepted:
-        kwargs["standardize"] = standardize
-    elif not standardize:  # e.g. henze_zirkler: composite null only
-        return None, f"failed: {name} has no fully specified null (standardize=False)", RuntimeWarning
-    if n_resamples is not None:
-        kwargs["method"] = MonteCarlo(n_resamples=n_resamples, rng=seed, progress=progress)
-    if multivariate and "rng" in accepted:
-        kwargs["rng"] = seed
-    notes, category = [], None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = func(data, **kwargs)
-        except (ValueError, ArithmeticError, np.linalg.LinAlgError, NotImplementedError) as exc:
-            return None, f"failed: {_short(exc)}", RuntimeWarning
-    for w in caught:
-        if issubclass(w.category, SmallSampleWarning):
-            notes.append(f"too few values (n={len(data)})")
-            category = SmallSampleWarning
-        elif issubclass(w.category, DegenerateDataWarning):
-            notes.append("degenerate data (zero variance or singular covariance)")
-            category = category or DegenerateDataWarning
-        else:
-            notes.append(_short(w.message))
-    return result, "; ".join(dict.fromkeys(notes)), category
-
-
-def _keywords(func):
-    """Names of the keyword arguments `func` accepts (all of ours when it takes **kwargs)."""
-    import inspect
-
-    try:
-        params = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):
-        return {"standardize", "method", "rng"}
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return {"standardize", "method", "rng"}
-    return {p.name for p in params}
-
-
-def _scalar(value):
-    arr = np.asarray(value, dtype=float)
-    return float(arr) if arr.size == 1 else float("nan")
+    return (df, tests, standardize, alpha, correction, family, by_list, selected, multivariate, n_resamples,
+            seed, progress)
 
 
 # ---------------------------------------------------------------------------
@@ -238,29 +172,39 @@ def _scalar(value):
 # ---------------------------------------------------------------------------
 
 def check(df, *, tests=("anderson", "cramervonmises", "epps_pulley"), standardize=True, alpha=0.05,
-          correction="holm", by=None, columns=None, multivariate=False, n_resamples=None, rng=None,
-          progress=False):
+          correction="holm", family="test", by=None, columns=None, multivariate=False, n_resamples=None,
+          rng=None, progress=False):
     """Test every numeric column of a DataFrame for normality; return a tidy table.
 
     Parameters
     ----------
     df : pandas.DataFrame or pandas.Series
         The data. Non-numeric (and boolean) columns are listed as skipped;
-        column names must be unique.
+        column names must be unique. A dask or Spark DataFrame is checked out
+        of core by :func:`normtest.dask.check` / :func:`normtest.spark.check`
+        (the ECF tests; see their notes).
     tests : str or sequence of str, default ("anderson", "cramervonmises", "epps_pulley")
         Univariate tests applied to each column: names of normtest functions
-        (``"anderson"``, ``"cramervonmises"``, ``"epps_pulley"``).
+        (``"anderson"``, ``"cramervonmises"``, ``"epps_pulley"``) or of the
+        other registered tests (``frame.UNIVARIATE_TESTS`` and extras).
     standardize : bool, default True
         ``True`` tests "normal with unknown mean and variance" (the usual
         question about data); ``False`` tests the fully specified N(0, 1).
     alpha : float, default 0.05
         Level of the decisions in ``reject`` (after the correction).
     correction : str or None, default "holm"
-        Multiple-testing correction over all finite p-values of the table,
-        by :func:`statsmodels.stats.multitest.multipletests` with this
-        ``method`` (``"holm"``, ``"fdr_bh"``, ``"bonferroni"``, ...); ``None``
-        or ``"none"`` for no correction. Holm controls the family-wise error:
-        it answers "is every column normal?".
+        Multiple-testing correction of the finite p-values of each family
+        (see `family`), by :func:`statsmodels.stats.multitest.multipletests`
+        with this ``method`` (``"holm"``, ``"fdr_bh"``, ``"bonferroni"``,
+        ...); ``None`` or ``"none"`` for no correction. Holm controls the
+        family-wise error: it answers "is every column normal?" for each test.
+    family : {"test", "all"}, default "test"
+        Which p-values are corrected together. ``"test"``: one family per test,
+        that test over all columns (and groups); several tests of the *same*
+        column are several answers to one question, not separate hypotheses,
+        so they are never corrected against each other. ``"all"``: one family
+        of every p-value in the table (tests x columns, plus the joint test),
+        the behaviour before version 0.2; far more conservative.
     by : label or list of labels, optional
         Test each group of rows separately; the result is indexed by group
         and column.
@@ -284,12 +228,18 @@ def check(df, *, tests=("anderson", "cramervonmises", "epps_pulley"), standardiz
     -------
     table : pandas.DataFrame
         Indexed by ``column`` (and the `by` levels first), with columns
-        ``test, n, n_nan, statistic, pvalue, pvalue_adj, reject, method,
-        note``: ``n`` values used, ``n_nan`` missing values dropped,
+        ``test, n, n_nan, statistic, pvalue, pvalue_upper_bound, pvalue_adj,
+        correction, reject, effect, method, note``: ``n`` values used,
+        ``n_nan`` missing values dropped, ``pvalue`` the raw p-value,
+        ``pvalue_upper_bound`` True where ``pvalue`` is only an upper bound
+        (the true p-value is smaller; read it as ``p < pvalue``),
         ``pvalue_adj`` the corrected p-value (NaN where no p-value),
-        ``reject`` a nullable ``boolean`` (``<NA>`` where no p-value),
-        ``method`` how the p-value was obtained and ``note`` why a row is
-        empty or anything else worth knowing. ``table.attrs["normtest"]``
+        ``correction`` the correction and its family (e.g. ``"holm over 7
+        anderson p-values"``), ``reject`` a nullable ``boolean`` (``<NA>``
+        where no p-value), ``effect`` the test's estimate of the distance
+        from normality where it has one (NaN otherwise), ``method`` how the
+        p-value was obtained and ``note`` why a row is empty or anything else
+        worth knowing (the joint row's note states its null hypothesis). ``table.attrs["normtest"]``
         holds the normtest version, the settings (``check(df, **settings)``
         regenerates the table) and one ``to_dict()`` record per row.
 
@@ -331,19 +281,28 @@ def check(df, *, tests=("anderson", "cramervonmises", "epps_pulley"), standardiz
     >>> print(table.loc["label", "note"].iloc[0])
     skipped: non-numeric column (dtype str)
     """
-    return _check(df, tests=tests, standardize=standardize, alpha=alpha, correction=correction, by=by,
-                  columns=columns, multivariate=multivariate, n_resamples=n_resamples, rng=rng,
+    engine = {"dask": "dask", "pyspark": "spark"}.get(type(df).__module__.split(".")[0])
+    if engine is not None:  # a dask or Spark DataFrame: the same table out of core (ECF tests)
+        from importlib import import_module
+
+        if family != "test":
+            raise ValueError(f"`family` must be 'test' for a {engine} DataFrame. Got {family!r} instead.")
+        return import_module(f"normtest.{engine}").check(
+            df, tests=tests, standardize=standardize, alpha=alpha, correction=correction, by=by, columns=columns,
+            multivariate=multivariate, n_resamples=n_resamples, rng=rng)
+    return _check(df, tests=tests, standardize=standardize, alpha=alpha, correction=correction, family=family,
+                  by=by, columns=columns, multivariate=multivariate, n_resamples=n_resamples, rng=rng,
                   progress=progress, stacklevel=3)
 
 
-def _check(df, *, tests, standardize, alpha, correction, by, columns, multivariate, n_resamples, rng,
-           progress, stacklevel):
-    (df, tests, standardize, alpha, correction, by_list, selected, multivariate, n_resamples, seed,
-     progress) = _check_iv(df, tests, standardize, alpha, correction, by, columns, multivariate,
+def _check(df, *, tests, standardize, alpha, correction, family, by, columns, multivariate, n_resamples,
+           rng, progress, stacklevel):
+    (df, tests, standardize, alpha, correction, family, by_list, selected, multivariate, n_resamples, seed,
+     progress) = _check_iv(df, tests, standardize, alpha, correction, family, by, columns, multivariate,
                            n_resamples, rng, progress)
     register_accessor()
 
-    kinds = {c: _column_kind(df[c]) for c in selected}
+    kinds = {c: column_kind(df[c]) for c in selected}
     numeric = [c for c in selected if kinds[c] is None]
     if not numeric:
         raise ValueError(
@@ -367,7 +326,7 @@ def _check(df, *, tests, standardize, alpha, correction, by, columns, multivaria
                 if reason is not None:
                     for name in tests:
                         index.append(key + (col,))
-                        rows.append(_empty_row(name, 0, 0, reason))
+                        rows.append(empty_row(name, 0, 0, reason))
                         records.append(None)
                     continue
                 values = sub[col].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -376,8 +335,8 @@ def _check(df, *, tests, standardize, alpha, correction, by, columns, multivaria
                 n_nan = int(values.size - data.size)
                 for name in tests:
                     index.append(key + (col,))
-                    row, rec, cat = _test_row(name, data, n_nan, standardize, n_resamples, seed, progress,
-                                              multivariate=False)
+                    row, rec, cat = build_row(_lookup(name), name, data, n_nan, standardize, n_resamples,
+                                              seed, progress, multivariate=False)
                     rows.append(row)
                     records.append(rec)
                     if cat is not None:
@@ -388,9 +347,9 @@ def _check(df, *, tests, standardize, alpha, correction, by, columns, multivaria
                 keep = ~np.isnan(block).any(axis=1)
                 data = np.ascontiguousarray(block[keep])
                 index.append(key + (MULTIVARIATE_LABEL,))
-                row, rec, cat = _test_row(multivariate, data, int((~keep).sum()), standardize, n_resamples,
-                                          seed, progress, multivariate=True)
-                joint = f"joint test of {len(numeric)} columns"
+                row, rec, cat = build_row(_lookup(multivariate), multivariate, data, int((~keep).sum()),
+                                          standardize, n_resamples, seed, progress, multivariate=True)
+                joint = f"joint test of {len(numeric)} columns; {null_in_words(rec, standardize)}"
                 row["note"] = joint if not row["note"] else f"{joint}; {row['note']}"
                 rows.append(row)
                 records.append(rec)
@@ -403,9 +362,10 @@ def _check(df, *, tests, standardize, alpha, correction, by, columns, multivaria
     table = pd.DataFrame(rows, columns=COLUMNS)
     table["n"] = table["n"].astype("int64")
     table["n_nan"] = table["n_nan"].astype("int64")
-    for c in ("statistic", "pvalue", "pvalue_adj"):
+    for c in ("statistic", "pvalue", "pvalue_adj", "effect"):
         table[c] = table[c].astype("float64")
-    _correct(table, alpha, correction)
+    table["pvalue_upper_bound"] = table["pvalue_upper_bound"].astype(bool)
+    correct(table, alpha, correction, family)
     names = [*by_list, "column"]
     if by_list:
         table.index = pd.MultiIndex.from_tuples(index, names=names)
@@ -416,6 +376,7 @@ def _check(df, *, tests, standardize, alpha, correction, by, columns, multivaria
 
     settings = {
         "tests": list(tests), "standardize": standardize, "alpha": alpha, "correction": correction,
+        "family": family,
         "by": list(by) if isinstance(by, (list, tuple)) else by,
         "columns": None if columns is None else list(selected), "multivariate": multivariate or False,
         "n_resamples": n_resamples, "rng": seed,
@@ -428,54 +389,6 @@ def _check(df, *, tests, standardize, alpha, correction, by, columns, multivaria
         warnings.warn(f"normtest.check: {count} row(s) {what}; their results are NaN "
                       "(see the `note` column).", cat, stacklevel=stacklevel)
     return table
-
-
-def _empty_row(name, n, n_nan, note):
-    return {"test": name, "n": n, "n_nan": n_nan, "statistic": np.nan, "pvalue": np.nan,
-            "pvalue_adj": np.nan, "reject": pd.NA, "method": "", "note": note}
-
-
-def _test_row(name, data, n_nan, standardize, n_resamples, seed, progress, *, multivariate):
-    n = int(data.shape[0])
-    if n == 0:
-        note = "no values (all missing)" if n_nan else "no values"
-        return _empty_row(name, 0, n_nan, note), None, SmallSampleWarning
-    if np.isinf(data).any():
-        return _empty_row(name, n, n_nan, "skipped: infinite values"), None, None
-    result, note, cat = _run_one(name, data, standardize=standardize, n_resamples=n_resamples, seed=seed,
-                                 progress=progress, multivariate=multivariate)
-    if n_nan:
-        what = "row(s) with missing values" if multivariate else "missing value(s)"
-        dropped = f"{n_nan} {what} dropped"
-        note = dropped if not note else f"{dropped}; {note}"
-    if result is None:
-        return _empty_row(name, n, n_nan, note), None, cat
-    row = _empty_row(name, n, n_nan, note)
-    row["statistic"] = _scalar(result.statistic)
-    row["pvalue"] = _scalar(result.pvalue)
-    row["method"] = str(getattr(result, "method", ""))
-    to_dict = getattr(result, "to_dict", None)
-    record = to_dict() if callable(to_dict) else None
-    return row, record, cat
-
-
-def _correct(table, alpha, correction):
-    p = table["pvalue"].to_numpy(dtype=float)
-    ok = np.isfinite(p)
-    adj = np.full(p.shape, np.nan)
-    reject = pd.array([pd.NA] * p.size, dtype="boolean")
-    if ok.any():
-        if correction == "none":
-            adj[ok] = p[ok]
-            rej = p[ok] <= alpha
-        else:
-            from statsmodels.stats.multitest import multipletests
-
-            rej, padj, _, _ = multipletests(p[ok], alpha=alpha, method=correction)
-            adj[ok] = padj
-        reject[np.flatnonzero(ok)] = np.asarray(rej, dtype=bool)
-    table["pvalue_adj"] = adj
-    table["reject"] = reject
 
 
 # ---------------------------------------------------------------------------

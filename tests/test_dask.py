@@ -65,3 +65,156 @@ def test_bad_input():
         ntd.epps_pulley(np.array(["a", "b"]))
     with pytest.raises(ValueError, match="nodes"):
         ntd.ecf_sums(np.ones(10), [])
+
+
+# ---------------------------------------------------------------------------
+# the sliced test, check(ddf), a real LocalCluster, bad partitions
+# ---------------------------------------------------------------------------
+
+dd = pytest.importorskip("dask.dataframe")
+pd = pytest.importorskip("pandas")
+
+
+@pytest.mark.parametrize("standardize", [False, True])
+def test_sliced_matches_in_memory_any_chunking(standardize, rng):
+    X = rng.standard_normal((2500, 5)) @ rng.standard_normal((5, 5)) + 1.0
+    kw = dict(n_slices=12, rng=9, standardize=standardize)
+    ref = normtest.sliced_epps_pulley(X, **kw)
+    vals = []
+    for chunks in ((2500, 5), (600, 5), (333, 2)):
+        lazy = ntd.sliced_epps_pulley(da.from_array(X, chunks=chunks), **kw)
+        assert isinstance(lazy, Delayed)
+        res = lazy.compute()
+        np.testing.assert_allclose(res.statistic, ref.statistic, rtol=1e-9)
+        np.testing.assert_allclose(res.pvalue, ref.pvalue, rtol=1e-9)
+        vals.append(res.statistic)
+    np.testing.assert_allclose(vals, vals[0], rtol=1e-12)
+    eager = ntd.sliced_epps_pulley(da.from_array(X, chunks=(600, 5)), lazy=False, **kw)
+    assert eager.statistic == ntd.sliced_epps_pulley(da.from_array(X, chunks=(600, 5)), **kw).compute().statistic
+
+
+def _frame(rng, n=3000):
+    return pd.DataFrame({"a": rng.normal(size=n), "b": rng.exponential(size=n),
+                         "c": rng.normal(size=n).astype(np.float32), "s": ["x", "y", "z"] * (n // 3)})
+
+
+def test_check_matches_normtest_check(rng):
+    df = _frame(rng)
+    df.loc[[4, 17], "a"] = np.nan
+    ddf = dd.from_pandas(df, npartitions=5)
+    table = ntd.check(ddf, tests=["epps_pulley", "anderson"], multivariate=True, rng=3)
+    ref = normtest.check(df, tests=["epps_pulley"], multivariate=True, rng=3)
+    assert list(table.columns) == list(ref.columns)
+    ep = table[table.test == "epps_pulley"]
+    np.testing.assert_allclose(ep.statistic.to_numpy()[:3], ref.statistic.to_numpy()[:3], rtol=1e-9)
+    assert ep.n.tolist()[:3] == ref.n.tolist()[:3] and ep.n_nan.tolist() == ref.n_nan.tolist()[:4]
+    joint = table.loc["(multivariate)"]
+    np.testing.assert_allclose(joint.statistic, ref.loc["(multivariate)"].statistic, rtol=1e-9)
+    assert "joint test of 3 columns" in joint.note
+    edf = table[table.test == "anderson"]
+    assert edf.statistic.isna().all() and edf.note.str.contains("order statistics").iloc[0]
+    assert table.loc["s"].note.str.startswith("skipped: non-numeric").all()
+    assert table.attrs["normtest"]["settings"]["engine"] == "dask"
+    # normtest.check dispatches a dask DataFrame here
+    same = normtest.check(ddf, tests=["epps_pulley"])
+    ep_only = ntd.check(ddf, tests=["epps_pulley"])
+    pd.testing.assert_frame_equal(same, ep_only)
+    np.testing.assert_allclose(same.statistic.to_numpy()[:3], ref.statistic.to_numpy()[:3], rtol=1e-9)
+
+
+def test_bad_partitions(rng, tmp_path):
+    """Empty, one-row and all-NaN partitions; mismatched dtypes across files; strings."""
+    x = rng.normal(size=400)
+    parts = [pd.DataFrame({"v": x[:200]}), pd.DataFrame({"v": np.zeros(0)}), pd.DataFrame({"v": x[200:201]}),
+             pd.DataFrame({"v": np.full(50, np.nan)}), pd.DataFrame({"v": x[201:]})]
+    ddf = dd.from_delayed([dask_delayed(p) for p in parts], meta=parts[0].iloc[:0])
+    table = ntd.check(ddf)
+    ref = normtest.epps_pulley(x)
+    np.testing.assert_allclose(table.statistic.iloc[0], ref.statistic, rtol=1e-9)
+    assert table.n.iloc[0] == 400 and table.n_nan.iloc[0] == 50
+    pd.DataFrame({"v": np.arange(100, dtype=np.int32)}).to_parquet(tmp_path / "a.parquet")
+    pd.DataFrame({"v": rng.normal(size=100)}).to_parquet(tmp_path / "b.parquet")
+    both = np.concatenate([np.arange(100.0), pd.read_parquet(tmp_path / "b.parquet").v.to_numpy()])
+    t2 = ntd.check(dd.read_parquet(str(tmp_path / "*.parquet")))
+    np.testing.assert_allclose(t2.statistic.iloc[0], normtest.epps_pulley(both).statistic, rtol=1e-9)
+    with pytest.raises(TypeError, match="numeric"):
+        ntd.sliced_epps_pulley(dd.from_pandas(_frame(rng), npartitions=2))
+    with pytest.raises(ValueError, match="at least one numeric"):
+        ntd.check(dd.from_pandas(pd.DataFrame({"s": ["a", "b"]}), npartitions=1))
+    with pytest.raises(ValueError, match="by"):
+        ntd.check(ddf, by="v")
+    with pytest.raises(TypeError, match="ddf"):
+        ntd.check(np.ones(3))
+
+
+def dask_delayed(obj):
+    from dask import delayed
+
+    return delayed(obj)
+
+
+def _flaky_block(i, marker, x):
+    """Block i; block 1 kills its worker process the first time it runs."""
+    import os
+
+    if i == 1 and not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)
+    return x
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    distributed = pytest.importorskip("dask.distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB",
+                                       dashboard_address=None, silence_logs=40)
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_local_cluster_bit_identical_and_survives_a_dying_worker(cluster_client, tmp_path, rng):
+    from dask import delayed
+
+    X = rng.standard_normal((4000, 4))
+    chunks = np.array_split(np.arange(4000), 4)
+    kw = dict(n_slices=8, rng=1)
+    local = ntd.sliced_epps_pulley(da.from_array(X, chunks=(1000, 4)), **kw).compute(scheduler="threads")
+    remote = cluster_client.compute(ntd.sliced_epps_pulley(da.from_array(X, chunks=(1000, 4)), **kw)).result()
+    assert remote.statistic == local.statistic and remote.pvalue == local.pvalue
+    ep_local = ntd.epps_pulley(da.from_array(X, chunks=(1000, 4))).compute(scheduler="threads")
+    ep_remote = cluster_client.compute(ntd.epps_pulley(da.from_array(X, chunks=(1000, 4)))).result()
+    np.testing.assert_array_equal(ep_remote.statistic, ep_local.statistic)
+    # a worker process dies while computing block 1; the scheduler reruns the task elsewhere
+    marker = str(tmp_path / "died")
+    blocks = [da.from_delayed(delayed(_flaky_block, pure=False)(i, marker, X[c]), shape=(c.size, 4),
+                              dtype=float) for i, c in enumerate(chunks)]
+    flaky = da.concatenate(blocks)
+    res = cluster_client.compute(ntd.sliced_epps_pulley(flaky, **kw), retries=2).result()
+    import os
+
+    assert os.path.exists(marker)
+    assert res.statistic == local.statistic
+
+
+def test_cli_engine_dask(tmp_path, capsys, rng):
+    from normtest.__main__ import main
+
+    for i in range(3):
+        pd.DataFrame({"a": rng.normal(size=300), "b": rng.exponential(size=300)}).to_parquet(
+            tmp_path / f"part{i}.parquet")
+    both = pd.concat([pd.read_parquet(tmp_path / f"part{i}.parquet") for i in range(3)], ignore_index=True)
+    code = main(["check", str(tmp_path / "*.parquet"), "--engine", "dask", "--test", "epps_pulley",
+                 "--format", "csv"])
+    out = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    assert code == 1
+    ref = normtest.check(both, tests=["epps_pulley"])
+    np.testing.assert_allclose(out.statistic.to_numpy(), ref.statistic.to_numpy(), rtol=1e-9)
+    main(["check", str(tmp_path / "*.parquet"), "--engine", "dask"])
+    text = capsys.readouterr().out
+    assert "order statistics" in text and "900" in text
+    assert main(["check", str(tmp_path / "nothing*.parquet"), "--engine", "dask"]) == 2
+    assert "no file matches" in capsys.readouterr().err

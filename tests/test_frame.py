@@ -1,5 +1,6 @@
 """normtest.check and the df.normtest accessor."""
 
+import dataclasses
 import subprocess
 import sys
 import warnings
@@ -51,7 +52,8 @@ def df():
     })
 
 
-TABLE_COLUMNS = ["test", "n", "n_nan", "statistic", "pvalue", "pvalue_adj", "reject", "method", "note"]
+TABLE_COLUMNS = ["test", "n", "n_nan", "statistic", "pvalue", "pvalue_upper_bound", "pvalue_adj", "correction",
+                 "reject", "effect", "method", "note"]
 
 
 def test_table_shape_and_dtypes(df):
@@ -61,6 +63,7 @@ def test_table_shape_and_dtypes(df):
     assert list(dict.fromkeys(table.index)) == ["normal", "skewed", "label", "flag", "holes"]
     assert str(table["reject"].dtype) == "boolean"
     assert table["n"].dtype == np.int64 and table["n_nan"].dtype == np.int64
+    assert table["pvalue_upper_bound"].dtype == bool and table["effect"].dtype == np.float64
     assert set(table.loc["normal", "test"]) == {"anderson", "cramervonmises"}
 
 
@@ -97,11 +100,11 @@ def test_skipped_columns_are_listed(df):
         assert table.loc[col, "reject"] is pd.NA
 
 
-@pytest.mark.parametrize("correction", ["holm", "fdr_bh", "bonferroni", "hommel"])
+@pytest.mark.parametrize("correction", ["holm", "fdr_bh", "bonferroni", "hommel", "fdr_tsbh"])
 def test_correction_over_finite_pvalues_only(df, fake, correction):
     df = df.assign(tiny=[1.0, 2.0] + [np.nan] * 118)
     with pytest.warns(normtest.SmallSampleWarning, match="too small"):
-        table = normtest.check(df, tests=["fake", "anderson"], correction=correction, alpha=0.1)
+        table = normtest.check(df, tests=["fake", "anderson"], correction=correction, alpha=0.1, family="all")
     p = table["pvalue"].to_numpy()
     ok = np.isfinite(p)
     assert (~ok).sum() >= 4  # label, flag, tiny x 2 tests
@@ -111,6 +114,51 @@ def test_correction_over_finite_pvalues_only(df, fake, correction):
     np.testing.assert_array_equal(table["reject"].to_numpy()[ok].astype(bool), rej)
     assert table["pvalue_adj"].isna().to_numpy()[~ok].all()
     assert table["reject"].isna().to_numpy()[~ok].all()
+
+
+@pytest.mark.parametrize("correction", ["holm", "bonferroni", "fdr_by"])
+def test_default_family_is_one_test_over_the_columns(df, fake, correction):
+    # three tests of one column answer one question: each test is corrected over the columns only
+    df = df.assign(other=np.random.default_rng(5).standard_t(4, size=120))
+    table = normtest.check(df, tests=["fake", "anderson", "cramervonmises"], correction=correction, alpha=0.1)
+    assert table.attrs["normtest"]["settings"]["family"] == "test"
+    for name in ("fake", "anderson", "cramervonmises"):
+        rows = table[(table["test"] == name) & table["pvalue"].notna()]
+        assert len(rows) == 4  # normal, skewed, holes, other
+        rej, padj, _, _ = multipletests(rows["pvalue"].to_numpy(), alpha=0.1, method=correction)
+        np.testing.assert_allclose(rows["pvalue_adj"].to_numpy(), padj, rtol=1e-14)
+        np.testing.assert_array_equal(rows["reject"].to_numpy(bool), rej)
+        assert set(rows["correction"]) == {f"{correction} over 4 {name} p-values"}
+    # the old family (every p-value of the table) is still there, and never less conservative
+    wide = normtest.check(df, tests=["fake", "anderson", "cramervonmises"], correction=correction, alpha=0.1,
+                          family="all")
+    ok = table["pvalue"].notna().to_numpy()
+    assert (wide["pvalue_adj"].to_numpy()[ok] >= table["pvalue_adj"].to_numpy()[ok] - 1e-15).all()
+    assert set(wide["correction"][ok]) == {f"{correction} over 12 p-values"}
+    with pytest.raises(ValueError, match="`family`"):
+        normtest.check(df, family="column")
+
+
+def test_upper_bound_and_effect_columns(df, monkeypatch):
+    # a test whose p-value is only a bound and which reports an effect (read with getattr: optional)
+    @dataclasses.dataclass(frozen=True, repr=False, eq=False)
+    class Bounded(TestResult):
+        pvalue_upper_bound: bool = False
+        effect: float = np.nan
+
+    def bounded(x, *, standardize=True, method=None):
+        x = np.asarray(x, dtype=float)
+        tiny = stats.skew(x) > 1  # the "skewed" column: p only known to be below 1e-12
+        return Bounded(1.0, 1e-12 if tiny else 0.5, x.size, standardize, "bound", test="bounded",
+                       pvalue_upper_bound=tiny, effect=float(x.std()))
+
+    monkeypatch.setitem(frame._EXTRA_TESTS, "bounded", (bounded, False))
+    table = normtest.check(df, tests=["bounded", "anderson"], columns=["normal", "skewed"], rng=0)
+    got = table[table["test"] == "bounded"]
+    assert got["pvalue_upper_bound"].tolist() == [False, True]
+    np.testing.assert_allclose(got["effect"], [df["normal"].std(ddof=0), df["skewed"].std(ddof=0)])
+    assert not table.loc[table["test"] == "anderson", "pvalue_upper_bound"].any()
+    assert table.loc[table["test"] == "anderson", "effect"].isna().all()
 
 
 def test_no_correction(df):
@@ -269,6 +317,9 @@ def test_multivariate_row(df, fake):
     X = df[["normal", "skewed", "holes"]].dropna().to_numpy()
     assert row["pvalue"] == pytest.approx(_fake_mv(X).pvalue, rel=1e-12)
     assert row["note"].startswith("joint test of 3 columns")
+    assert "H0: multivariate normal with unknown mean and covariance" in row["note"]
+    simple = normtest.check(df, tests="anderson", multivariate="fake_mv", standardize=False, rng=5)
+    assert "H0: N(0, I)" in simple.loc[frame.MULTIVARIATE_LABEL, "note"]
     # the seed reaches the multivariate test and is recorded
     assert table.attrs["normtest"]["records"][-1]["seed"] == 5
 

@@ -73,6 +73,92 @@ def test_ecdf_band_is_dkw(x):
     assert plotting.plot_ecdf(x, standardize=False).get_xlabel() == "value"
 
 
+def test_no_ax_means_a_new_figure_for_every_plot(x):
+    # one rule: with ax=None every plot (functions, result.plot(), ecdf(x).plot()) opens a new
+    # figure; none draws on the current axes of an earlier figure
+    X = np.random.default_rng(0).standard_normal((300, 5))
+    calls = [
+        lambda: plotting.plot_ecdf(x), lambda: plotting.plot_qq(x), lambda: plotting.plot_ecf(x),
+        lambda: plotting.plot_projections(X, 2, rng=0), lambda: plotting.plot_null(normtest.anderson(x)),
+        lambda: normtest.anderson(x).plot(), lambda: normtest.epps_pulley(x).plot(),
+        lambda: normtest.ecdf(x).plot(),
+    ]
+    for call in calls:
+        fig, old = plt.subplots()
+        before = len(old.get_children())
+        ax = call()
+        assert ax.figure is not fig and ax is not old
+        assert len(old.get_children()) == before
+        assert plt.gca() is ax  # the new figure is the current one, as plt.subplots() leaves it
+
+
+def test_null_density_is_smooth_and_matches_the_law():
+    # Stephens' formulas are pieced together (A* = 0.2, 0.34, 0.6): the derivative of the CDF
+    # itself had spikes there; the drawn density must be unimodal and integrate to the law's CDF
+    x = np.random.default_rng(0).normal(size=50)
+    for res, tol in ((normtest.anderson(x), 0.02), (normtest.cramervonmises(x), 0.01),
+                     (normtest.epps_pulley(x), 0.005)):
+        ax = res.plot()
+        line = next(ln for ln in ax.lines if ln.get_label() == "null density")
+        g, d = line.get_xdata(), line.get_ydata()
+        ok = np.isfinite(d)
+        g, d = g[ok], d[ok]
+        assert ok.mean() > 0.9 and (d >= 0).all()
+        assert (np.diff(np.sign(np.diff(d))) < 0).sum() == 1, res.test  # one peak, no spikes
+        F = res.null.cdf(g[0]) + np.r_[0.0, np.cumsum(0.5 * (d[1:] + d[:-1]) * np.diff(g))]
+        assert np.max(np.abs(F - res.null.cdf(g))) < tol, res.test
+        # the finite-difference derivative of Stephens' CDF has those spikes (the cause)
+        if res.test == "anderson":
+            fd = np.gradient(np.asarray(res.null.cdf(g)), g)
+            assert (np.diff(np.sign(np.diff(fd))) < 0).sum() > 1
+
+
+def test_qq_keeps_the_range_of_the_points_and_lines_match_statsmodels():
+    from statsmodels.graphics.gofplots import qqline
+
+    rng = np.random.default_rng(4)
+    y = np.r_[rng.normal(size=60), 100.0]
+    ax = plotting.plot_qq(y)
+    assert ax.get_xlim()[1] < 3.5  # the x-axis is the normal quantiles', not the sample maximum's
+    z = rng.exponential(size=80)
+    osm, osr = stats.probplot(z, dist="norm", fit=False)
+    for line in ("45", "r", "q"):
+        ax = plotting.plot_qq(z, standardize=False, line=line, confidence_level=None)
+        (p0, p1), slope = ax.lines[1]._xy1, ax.lines[1]._slope
+        ref = plt.figure().add_subplot()
+        ref.plot(osm, osr, "o")
+        qqline(ref, line, osm, osr, dist=stats.norm)
+        xs, ys = ref.lines[-1].get_xdata(), ref.lines[-1].get_ydata()
+        want = (ys[-1] - ys[0]) / (xs[-1] - xs[0])
+        assert slope == pytest.approx(want, rel=1e-9), line
+        assert p1 == pytest.approx(ys[0] - want * xs[0], abs=1e-9), line
+    ax = plotting.plot_qq(z, standardize=False, line="s", confidence_level=None)
+    assert ax.lines[1]._slope == pytest.approx(z.std(ddof=1)) and ax.lines[1]._xy1[1] == pytest.approx(z.mean())
+    assert len(plotting.plot_qq(z, line=None).lines) == 1
+    assert len(plotting.plot_qq(z, line=None).collections) == 0  # no line, no envelope
+    with pytest.raises(ValueError, match="`line`"):
+        plotting.plot_qq(z, line="z")
+
+
+def test_qq_envelope_is_pointwise_exact_for_a_known_line():
+    lo, hi = plotting.qq_envelope(30, 0.9)
+    sims = np.sort(np.random.default_rng(6).standard_normal((4000, 30)), axis=1)
+    outside = ((sims < lo) | (sims > hi)).mean(axis=0)
+    np.testing.assert_allclose(outside, 0.1, atol=0.025)  # every position, 4000 replicates
+    ax = plotting.plot_qq(sims[0], standardize=False, line="45", confidence_level=0.9)
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert np.isclose(band, lo[0]).any() and np.isclose(band, hi[-1]).any()
+
+
+def test_ecf_default_rule_is_epps_pulleys():
+    y = np.random.default_rng(1).standard_t(3, size=300)
+    res = normtest.epps_pulley(y)
+    ax = plotting.plot_ecf(y)
+    nodes = ax.lines[3].get_xdata()
+    assert res.quadrature["rule"] == "auto" and nodes.size == res.quadrature["n_nodes"]
+    np.testing.assert_allclose(np.diff(nodes), res.quadrature["step"], rtol=1e-12)
+
+
 def test_qq_points_match_probplot(x):
     ax = plotting.plot_qq(x, standardize=False)
     (osm, osr) = stats.probplot(x, dist="norm", fit=False)

@@ -2,8 +2,8 @@
 
 Shared numba settings live here once: ``FASTMATH`` enables every LLVM fast-math
 flag except ``nnan``/``ninf`` (so NaN/inf checks stay valid), and ``CACHE``
-turns numba's on-disk cache on only when ``NORMTEST_NUMBA_CACHE=1`` (off by
-default: numba's cache does not notice edits in other files).
+keeps numba's on-disk cache on unless ``NORMTEST_NUMBA_CACHE=0`` (see
+``normtest/_numba.py`` for where it is written and what invalidates it).
 
 ECF sums
 --------
@@ -18,16 +18,16 @@ array shape, never on the number of threads: with 8 or more columns (slices,
 replicates) a task is one column; otherwise a task is a fixed block of
 ``_ROW_BLOCK`` observations whose partial sums are stored separately and added
 afterwards in block order. No two threads ever add into one accumulator, so the
-result is bit-identical for ``NUMBA_NUM_THREADS=1, 2, ...`` (tested). One caveat
-measured with ``NORMTEST_NUMBA_CACHE=1``: a build loaded from numba's on-disk
-cache gave a closed-form statistic differing from a fresh build's in the last bit
-(4e-16 relative); cached runs agree with each other across thread counts.
+result is bit-identical for ``NUMBA_NUM_THREADS=1, 2, ...`` (tested). One caveat:
+a build loaded from numba's on-disk cache can differ from a freshly compiled one in
+the last bit (measured: the parallel closed form, the pair sums, the serial column
+driver, 4e-16 relative); loaded builds agree with each other across thread counts.
 
-Equispaced nodes. With ``step`` given the nodes are ``t_k = k * step``
-(k = 1..K) and ``cos/sin(t_k x)`` follow from one ``cos/sin(step * x)`` by the
-angle-addition recurrence; it is re-anchored with a direct evaluation every
-``_REANCHOR`` nodes, which bounds the rounding drift to about
-``_REANCHOR * 1e-16`` per term.
+Inside a task the values are processed in tiles by the vectorised kernels of
+``_sincos.py``: with ``step`` given (nodes ``t_k = k * step``) one polynomial
+``cos/sin(step * x)`` per value and the angle-addition rotation for the other
+nodes, accumulators in registers; otherwise one polynomial sin/cos per value and
+node; libm for the rare tile with a value out of the polynomial's range.
 
 Threading layer. numba's default layer order picks TBB if installed, else
 OpenMP, else its own 'workqueue'. The kernels here are coarse-grained (a few
@@ -49,158 +49,35 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba import CACHE, FASTMATH, FASTMATH_STRICT
+from ._sincos import TILE, task_sums
 
 _ROW_BLOCK = 4096  # observations per task when parallelising over rows
 _MIN_COLS_PARALLEL = 8  # from this many columns on, a task is one column
-_REANCHOR = 32  # direct cos/sin every this many recurrence steps
 
-__all__ = ["FASTMATH", "FASTMATH_STRICT", "CACHE", "ecf_sums", "ecf_sums_rows", "ep_closed_form", "ep_pair_cross"]
+__all__ = ["FASTMATH", "FASTMATH_STRICT", "CACHE", "ecf_sums", "ecf_sums_rows", "ep_closed_form",
+           "ep_pair_cross"]
 
 
 # ---------------------------------------------------------------------------
-# ECF sums
+# ECF sums: drivers over tasks (the tile kernels are in _sincos.py)
 # ---------------------------------------------------------------------------
 
-@njit(cache=CACHE, fastmath=FASTMATH)
-def _load(X, col, i, transposed):
-    if transposed:
-        return np.float64(X[col, i])
-    return np.float64(X[i, col])
-
-
-_SINCOS_MAX = 1.0e5  # |angle| up to which the polynomial sin/cos is used (else libm)
-
-# pi/2 split into three parts of 33, 33 and 53 bits (fdlibm's pio2_1, pio2_2, pio2_3):
-# k * _PIO2_1 and k * _PIO2_2 are exact for |k| < 2**20, so the reduced argument
-# r = a - k pi/2 carries an absolute error ~1e-21 for |a| <= _SINCOS_MAX.
-_PIO2_1 = 1.57079632673412561417e+00
-_PIO2_2 = 6.07710050630396597660e-11
-_PIO2_3 = 2.02226624871116645580e-21
-_TWO_OVER_PI = 6.36619772367581382433e-01
-
-
-@njit(cache=CACHE, fastmath=FASTMATH_STRICT, inline="always")
-def _sincos_poly(a):
-    """(cos a, sin a) without branches or libm calls, vectorisable; |a| <= _SINCOS_MAX.
-
-    Cody-Waite reduction to r in [-pi/4, pi/4] and Taylor polynomials of degree
-    15 (sin) and 16 (cos), whose truncation error there is below 2e-17: about one
-    ulp overall, like libm.
-    """
-    k = np.floor(a * _TWO_OVER_PI + 0.5)
-    r = ((a - k * _PIO2_1) - k * _PIO2_2) - k * _PIO2_3
-    r2 = r * r
-    sp = r + r * r2 * (-1.6666666666666666e-01 + r2 * (8.3333333333333333e-03 + r2 * (
-        -1.9841269841269841e-04 + r2 * (2.7557319223985891e-06 + r2 * (-2.5052108385441719e-08 + r2 * (
-            1.6059043836821615e-10 + r2 * (-7.6471637318198165e-13)))))))
-    cp = 1.0 + r2 * (-0.5 + r2 * (4.1666666666666667e-02 + r2 * (-1.3888888888888889e-03 + r2 * (
-        2.4801587301587302e-05 + r2 * (-2.7557319223985891e-07 + r2 * (2.0876756987868099e-09 + r2 * (
-            -1.1470745597729725e-11 + r2 * 4.7794773323873853e-14)))))))
-    q = np.int64(k) & 3
-    odd = (q & 1) == 1
-    sn = cp if odd else sp
-    cs = sp if odd else cp
-    sign_s = 1.0 - 2.0 * ((q >> 1) & 1)
-    sign_c = 1.0 - 2.0 * (((q + 1) >> 1) & 1)
-    return sign_c * cs, sign_s * sn
-
-
-@njit(cache=CACHE, fastmath=FASTMATH)
-def _accumulate(X, col, lo, hi, transposed, nodes, step, use_step, accC, accS):
-    """Add cos/sin(t_k x) for the values X[lo:hi, col] (or X[col, lo:hi]) into accC/accS.
-
-    Equispaced nodes run the recurrence on 4 values at once (independent
-    dependency chains); the 4 lane values are added per node in a fixed order,
-    so the result depends on nothing but the data.
-    """
+def _ecf_by_column_py(X, aff, nodes, step, use_step, C, S):
+    m, n = X.shape
     K = nodes.shape[0]
-    i = lo
-    if use_step:
-        # four independent recurrences in scalar registers: instruction-level parallelism;
-        # the anchors use the branch-free polynomial sin/cos (both at once, no libm call)
-        # while every angle is within its range, libm otherwise
-        big = _SINCOS_MAX / (K + 1.0)
-        while i + 4 <= hi:
-            a0 = step * _load(X, col, i, transposed)
-            a1 = step * _load(X, col, i + 1, transposed)
-            a2 = step * _load(X, col, i + 2, transposed)
-            a3 = step * _load(X, col, i + 3, transposed)
-            poly = max(max(abs(a0), abs(a1)), max(abs(a2), abs(a3))) <= big
-            if poly:
-                p0, q0 = _sincos_poly(a0)
-                p1, q1 = _sincos_poly(a1)
-                p2, q2 = _sincos_poly(a2)
-                p3, q3 = _sincos_poly(a3)
-            else:
-                p0, q0 = np.cos(a0), np.sin(a0)
-                p1, q1 = np.cos(a1), np.sin(a1)
-                p2, q2 = np.cos(a2), np.sin(a2)
-                p3, q3 = np.cos(a3), np.sin(a3)
-            c0, s0, c1, s1, c2, s2, c3, s3 = p0, q0, p1, q1, p2, q2, p3, q3
-            for k0 in range(0, K, _REANCHOR):
-                if k0 > 0:  # re-anchor: direct evaluation at node k0 + 1
-                    mlt = k0 + 1.0
-                    if poly:
-                        c0, s0 = _sincos_poly(mlt * a0)
-                        c1, s1 = _sincos_poly(mlt * a1)
-                        c2, s2 = _sincos_poly(mlt * a2)
-                        c3, s3 = _sincos_poly(mlt * a3)
-                    else:
-                        c0, s0 = np.cos(mlt * a0), np.sin(mlt * a0)
-                        c1, s1 = np.cos(mlt * a1), np.sin(mlt * a1)
-                        c2, s2 = np.cos(mlt * a2), np.sin(mlt * a2)
-                        c3, s3 = np.cos(mlt * a3), np.sin(mlt * a3)
-                accC[k0] += (c0 + c1) + (c2 + c3)
-                accS[k0] += (s0 + s1) + (s2 + s3)
-                for k in range(k0 + 1, min(K, k0 + _REANCHOR)):
-                    c0, s0 = c0 * p0 - s0 * q0, s0 * p0 + c0 * q0
-                    c1, s1 = c1 * p1 - s1 * q1, s1 * p1 + c1 * q1
-                    c2, s2 = c2 * p2 - s2 * q2, s2 * p2 + c2 * q2
-                    c3, s3 = c3 * p3 - s3 * q3, s3 * p3 + c3 * q3
-                    accC[k] += (c0 + c1) + (c2 + c3)
-                    accS[k] += (s0 + s1) + (s2 + s3)
-            i += 4
-    for i2 in range(i, hi):
-        x = _load(X, col, i2, transposed)
-        if use_step:
-            a = step * x
-            cc1 = np.cos(a)
-            ss1 = np.sin(a)
-            cc = cc1
-            sv = ss1
-            accC[0] += cc
-            accS[0] += sv
-            for k in range(1, K):
-                if k % _REANCHOR == 0:
-                    b = (k + 1) * a
-                    cc = np.cos(b)
-                    sv = np.sin(b)
-                else:
-                    cn = cc * cc1 - sv * ss1
-                    sv = sv * cc1 + cc * ss1
-                    cc = cn
-                accC[k] += cc
-                accS[k] += sv
-        else:
-            for k in range(K):
-                b = nodes[k] * x
-                accC[k] += np.cos(b)
-                accS[k] += np.sin(b)
-
-
-def _ecf_by_column_py(X, transposed, nodes, step, use_step, C, S):
-    m = C.shape[0]
-    K = nodes.shape[0]
-    n = X.shape[1] if transposed else X.shape[0]
     for j in prange(m):
+        buf = np.empty((5, TILE))
         accC = np.zeros(K)
         accS = np.zeros(K)
+        bC = np.empty(K)
+        bS = np.empty(K)
+        x = X[j]
         # fixed row blocks inside a column: pairwise-like accuracy, thread-count free
         for lo in range(0, n, _ROW_BLOCK):
             hi = min(n, lo + _ROW_BLOCK)
-            bC = np.zeros(K)
-            bS = np.zeros(K)
-            _accumulate(X, j, lo, hi, transposed, nodes, step, use_step, bC, bS)
+            bC[:] = 0.0
+            bS[:] = 0.0
+            task_sums(x, lo, hi, aff[j], nodes, step, use_step, buf, bC, bS)
             for k in range(K):
                 accC[k] += bC[k]
                 accS[k] += bS[k]
@@ -209,10 +86,9 @@ def _ecf_by_column_py(X, transposed, nodes, step, use_step, C, S):
             S[j, k] += accS[k]
 
 
-def _ecf_by_block_py(X, transposed, nodes, step, use_step, C, S):
-    m = C.shape[0]
+def _ecf_by_block_py(X, aff, nodes, step, use_step, C, S):
+    m, n = X.shape
     K = nodes.shape[0]
-    n = X.shape[1] if transposed else X.shape[0]
     nb = (n + _ROW_BLOCK - 1) // _ROW_BLOCK
     partC = np.zeros((nb, m, K))
     partS = np.zeros((nb, m, K))
@@ -221,7 +97,9 @@ def _ecf_by_block_py(X, transposed, nodes, step, use_step, C, S):
         j = task - b * m
         lo = b * _ROW_BLOCK
         hi = min(n, lo + _ROW_BLOCK)
-        _accumulate(X, j, lo, hi, transposed, nodes, step, use_step, partC[b, j], partS[b, j])
+        buf = np.empty((5, TILE))
+        x = X[j]
+        task_sums(x, lo, hi, aff[j], nodes, step, use_step, buf, partC[b, j], partS[b, j])
     for j in range(m):
         for k in range(K):
             sc = 0.0
@@ -261,29 +139,52 @@ def _prepare_nodes(nodes, step):
     return nodes, step, True
 
 
-def _run(X, transposed, nodes, step, out):
-    # one compiled specialisation per dtype: C-contiguous float32 or float64
+_TRANSPOSE_VALUES = 1 << 21  # values per transposed chunk of the (n, m) layout (16 MB in float64)
+
+
+def _check_out(out, m, K):
+    if out is None:
+        return np.zeros((m, K)), np.zeros((m, K))
+    C, S = out
+    if C.shape != (m, K) or S.shape != (m, K) or C.dtype != np.float64 or S.dtype != np.float64:
+        raise ValueError(f"`out` must be two float64 arrays of shape {(m, K)}.")
+    return C, S
+
+
+def _run_rows(X, nodes, stepf, use_step, C, S, affine=None, serial=False):
+    """The drivers on a C-contiguous (m, n) float32/float64 array (rows are samples)."""
+    m, n = X.shape
+    K = nodes.shape[0]
+    if K == 0 or m == 0 or n == 0:
+        return
+    aff = np.empty((m, 4))
+    aff[:] = (1.0, 0.0, 0.0, 1.0)
+    if affine is not None:
+        for col, v in enumerate(affine):
+            aff[:, col] = v
+    serial = serial or n * m * K < _SERIAL_WORK
+    if m >= _MIN_COLS_PARALLEL:
+        (_ecf_by_column_serial if serial else _ecf_by_column)(X, aff, nodes, stepf, use_step, C, S)
+    else:
+        (_ecf_by_block_serial if serial else _ecf_by_block)(X, aff, nodes, stepf, use_step, C, S)
+
+
+def _run(X, transposed, nodes, step, out, affine=None, serial=False):
+    # one compiled specialisation per dtype: C-contiguous float32 or float64 rows
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
-    X = np.ascontiguousarray(X)
     nodes, stepf, use_step = _prepare_nodes(nodes, step)
     m = X.shape[0] if transposed else X.shape[1]
-    K = nodes.shape[0]
-    if out is None:
-        C = np.zeros((m, K))
-        S = np.zeros((m, K))
-    else:
-        C, S = out
-        if C.shape != (m, K) or S.shape != (m, K) or C.dtype != np.float64 or S.dtype != np.float64:
-            raise ValueError(f"`out` must be two float64 arrays of shape {(m, K)}.")
-    if K == 0 or m == 0:
+    C, S = _check_out(out, m, nodes.shape[0])
+    if transposed or m == 1:
+        rows = X if transposed else X.T
+        _run_rows(np.ascontiguousarray(rows), nodes, stepf, use_step, C, S, affine, serial)
         return C, S
-    n = X.shape[1] if transposed else X.shape[0]
-    serial = n * m * K < _SERIAL_WORK
-    if m >= _MIN_COLS_PARALLEL:
-        (_ecf_by_column_serial if serial else _ecf_by_column)(X, transposed, nodes, stepf, use_step, C, S)
-    else:
-        (_ecf_by_block_serial if serial else _ecf_by_block)(X, transposed, nodes, stepf, use_step, C, S)
+    # (n, m) layout: transpose chunks of whole row blocks, so every sample stays contiguous
+    n = X.shape[0]
+    chunk = max(_ROW_BLOCK, (_TRANSPOSE_VALUES // max(1, m)) // _ROW_BLOCK * _ROW_BLOCK)
+    for lo in range(0, n, chunk):
+        _run_rows(np.ascontiguousarray(X[lo:lo + chunk].T), nodes, stepf, use_step, C, S, affine, serial)
     return C, S
 
 
@@ -333,17 +234,20 @@ def ecf_sums(P, nodes, step=None, out=None):
     return _run(P, False, nodes, step, out)
 
 
-def ecf_sums_rows(X, nodes, step=None, out=None):
+def ecf_sums_rows(X, nodes, step=None, out=None, *, affine=None, serial=False):
     """ECF sums of the rows of ``X`` (shape (m, n)): the (m, n) layout of `ecf_sums`.
 
     Same contract as :func:`ecf_sums` with observations along the last axis
     (the layout of ``vectorize_1d`` cores and of Monte-Carlo batches); returns
-    ``(C, S)`` of shape (m, K).
+    ``(C, S)`` of shape (m, K). ``affine=(pre, hi, lo, scale)`` (scalars or
+    shape (m,)) makes them the sums of ``((X[j] pre - hi) - lo) scale`` without
+    forming those values (the fused standardisation of the 1-D test). ``serial=True`` runs in the calling thread
+    (same result: the task partition does not change).
     """
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"`X` must be a 2-d array (m, n). Got shape {X.shape} instead.")
-    return _run(X, True, nodes, step, out)
+    return _run(X, True, nodes, step, out, affine, serial)
 
 
 # ---------------------------------------------------------------------------

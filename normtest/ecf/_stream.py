@@ -1,27 +1,48 @@
-"""Streaming engine: ECF sums of the projections X @ B, row chunk by row chunk."""
+"""Streaming engine: ECF sums of the projections X @ B, tile of rows by tile of rows.
+
+Memory is independent of N: a tile of rows is projected with one BLAS call into
+a slice-major ``(M, rows)`` buffer of about ``_CHUNK_VALUES`` values (16 MB in
+float32, within the last-level cache) and consumed by the ECF kernel at once; at
+most one tile per worker (two with the "overlap" pipeline) exists at a time. Nothing of the size of X (no copy, no mask, no float64
+version) is formed on the default path: the input checks, the NaN rows and the
+auto rule's bound ``max_j ||X_j||`` come from one pass (:func:`_scan`).
+"""
 
 from __future__ import annotations
 
+import os
 
 import numpy as np
 
-from .._matrix import _CHUNK_VALUES
+_CHUNK_VALUES = 1 << 22  # projected values per tile (16 MB in float32)
+# How tiles are processed (measured in benchmarks/ecf_engine.py):
+# "workers" (default): one worker thread per core, each projecting a tile with single-threaded
+#   BLAS and summing it with the serial (GIL-free) kernel: no thread pool ever waits for or
+#   spins against the other; "overlap": a helper thread runs multi-threaded GEMMs while the
+#   parallel kernel consumes the previous tile; "serial": project, then sum, in one thread.
+_PIPELINE = os.environ.get("NORMTEST_SLICED_PIPELINE", "workers")
 
 
-def _row_chunk(n, width):
-    return int(max(64, min(n, _CHUNK_VALUES // max(1, width))))
+def _row_tile(n, width):
+    """Rows per tile: about _CHUNK_VALUES values, a multiple of 64 rows."""
+    rows = max(64, (_CHUNK_VALUES // max(1, width)) // 64 * 64)
+    return int(min(n, rows))
+
+
+def _scan(X):
+    """``(sq, nan_row, n_inf)`` of an (N, D) float array in one pass (see ``_passes.row_scan``)."""
+    from ._passes import row_scan
+
+    return row_scan(X)
 
 
 def _projected_sums(X, B, rule, *, offset=None):
-    """ECF sums (C, S) of the projections X @ B (streamed), optionally centring X first.
+    """ECF sums (C, S) of the projections X @ B, tile by tile, optionally centring X first.
 
-    Row chunks are projected with one BLAS call each, slice-major ``(M, chunk)`` so
-    that every slice's values are contiguous for the ECF kernel. With more than one
-    chunk the projections are produced by a helper thread while the (GIL-free)
-    numba kernel consumes the previous chunk: BLAS and numba then overlap instead of
-    handing the cores back and forth (OpenBLAS workers spin after each call and
-    would otherwise slow the kernel down). At most two chunks exist at a time, and
-    chunks are summed in order, so the result does not depend on timing.
+    Each tile is projected slice-major, ``B.T @ tile.T`` of shape ``(M, rows)``,
+    so that every slice's values are contiguous for the kernel, in X's dtype
+    (float32 stays float32; the sums are float64). Tiles are summed in order,
+    so the result depends on the shapes only, never on timing or threads.
     """
     from ._kernels import ecf_sums_rows
 
@@ -31,25 +52,30 @@ def _projected_sums(X, B, rule, *, offset=None):
     step = rule.lattice_step
     C = np.zeros((M, nodes.size))
     S = np.zeros((M, nodes.size))
-    chunk = _row_chunk(n, max(M, X.shape[1]))
-    Bc = B.astype(X.dtype) if offset is None else B
+    rows = _row_tile(n, max(M, X.shape[1]))
+    Bt = np.ascontiguousarray((B if offset is not None else B.astype(X.dtype)).T)
 
     def project(lo):
-        block = X[lo:lo + chunk]
+        block = X[lo:lo + rows]
         if offset is not None:
             block = block.astype(np.float64) - offset
-        return np.matmul(Bc.T, block.T)
+        return np.matmul(Bt, block.T)
 
-    starts = range(0, n, chunk)
-    if len(starts) == 1:
-        ecf_sums_rows(project(0), nodes, step, out=(C, S))
+    starts = range(0, n, rows)
+    if len(starts) == 1 or _PIPELINE == "serial":
+        for lo in starts:
+            ecf_sums_rows(project(lo), nodes, step, out=(C, S))
         return C, S
+    if _PIPELINE == "workers":
+        done = _by_workers(project, starts, nodes, step, C, S)
+        if done:
+            return C, S
 
     import queue
     import threading
 
     ready: "queue.Queue" = queue.Queue()
-    slots = threading.Semaphore(2)  # chunks alive at once (being filled, or waiting/consumed)
+    slots = threading.Semaphore(2)  # tiles alive at once (being filled, or waiting/consumed)
     stop = threading.Event()
 
     def producer():
@@ -82,16 +108,63 @@ def _projected_sums(X, B, rule, *, offset=None):
     return C, S
 
 
+def _by_workers(project, starts, nodes, step, C, S):
+    """Tiles on one worker per core (single-threaded BLAS + serial kernel), summed in tile order.
+
+    Every tile's sums are computed alone into zeroed arrays and added to (C, S)
+    in tile order, so the result is the same for any number of workers. At
+    most ``2 * workers`` tiles are in flight. Returns False when threadpoolctl
+    (needed to pin BLAS to one thread meanwhile) is not installed.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional dependency
+        return False
+    import collections
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numba
+
+    from ._kernels import ecf_sums_rows
+
+    K = nodes.size
+
+    def tile(lo):
+        P = project(lo)
+        out = (np.zeros((P.shape[0], K)), np.zeros((P.shape[0], K)))
+        return ecf_sums_rows(P, nodes, step, out=out, serial=True)
+
+    workers = max(1, min(numba.get_num_threads(), len(starts)))
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+        pending = collections.deque()
+        todo = iter(starts)
+        try:
+            for lo in todo:
+                pending.append(pool.submit(tile, lo))
+                if len(pending) >= 2 * workers:
+                    break
+            while pending:
+                Ct, St = pending.popleft().result()
+                C += Ct
+                S += St
+                for lo in todo:
+                    pending.append(pool.submit(tile, lo))
+                    break
+        finally:
+            for fut in pending:
+                fut.cancel()
+    return True
+
 
 def _max_row_norm(X, offset=None, W=None):
+    """``max_j ||(X_j - offset) @ W||`` (or of X_j), tile by tile."""
     n = X.shape[0]
-    chunk = _row_chunk(n, X.shape[1])
+    rows = _row_tile(n, X.shape[1])
     best = 0.0
-    for lo in range(0, n, chunk):
-        block = X[lo:lo + chunk].astype(np.float64)
+    for lo in range(0, n, rows):
+        block = X[lo:lo + rows].astype(np.float64)
         if offset is not None:
             block = (block - offset) @ W
         best = max(best, float(np.sqrt(np.max(np.einsum("ij,ij->i", block, block)))))
     return best
-
 

@@ -32,7 +32,7 @@ from .._validate import (
 )
 from ..null import MonteCarlo, check_method, monte_carlo_null
 from .._matrix import _as_matrix, _drop_nan_rows, _whitener, _check_directions, _null_batch
-from ._stream import _projected_sums, _max_row_norm
+from ._stream import _projected_sums, _max_row_norm, _scan
 from .rules import auto_rule, check_quadrature
 from .sliced_laws import _null_rule, _limit_null, _simulate_sliced, _sf_many, _gamma_null, _gram_key, _rule_key
 
@@ -47,8 +47,8 @@ _NO_EXACT = ("`quadrature='exact'` is not available for the sliced test; use 'au
 class SlicedResult(TestResult):
     """Result of :func:`sliced_epps_pulley` (a :class:`~normtest.TestResult`).
 
-    Extra attributes
-    ----------------
+    Attributes
+    ----------
     slice_statistics : ndarray, shape (M,)
         Epps–Pulley statistic of every slice (empty for ``directions="all"``).
     columns : list or None
@@ -69,6 +69,17 @@ class SlicedResult(TestResult):
     null_moments: Any = field(default=None, repr=False)
     quadrature: Any = field(default=None, repr=False)
 
+    @property
+    def hypothesis(self) -> str:
+        """The null hypothesis tested, in words."""
+        if self.standardize:
+            return "multivariate normal with unknown mean and covariance (data whitened)"
+        return "N(0, I): standard multivariate normal, zero mean and identity covariance"
+
+    def __repr__(self) -> str:
+        head, _, rest = super().__repr__().partition("\n")
+        return f"{head}\n    H0: {self.hypothesis},\n{rest}"
+
 
 # ---------------------------------------------------------------------------
 # public: sliced Epps–Pulley
@@ -76,7 +87,15 @@ class SlicedResult(TestResult):
 
 def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardize=False, beta=1.0,
                        quadrature="auto", reduction="mean", method=None, nan_policy="propagate"):
-    r"""Sliced multivariate Epps–Pulley test (SIGReg) of multivariate normality.
+    r"""Sliced Epps–Pulley test (SIGReg); by default of H0: X ~ N(0, I_D), the standard normal.
+
+    By default (``standardize=False``) the null hypothesis is SIGReg's
+    target, the *standard* multivariate normal: zero mean and identity
+    covariance. Data with other means, scales or correlations are rejected
+    even when they are normal; ``standardize=True`` tests "multivariate
+    normal with unknown mean and covariance" instead (what
+    ``normtest.check(..., multivariate=True)`` uses). ``result.hypothesis``
+    and the repr say which.
 
     Each row of `X` is projected onto M unit directions; every projection gets
     the one-dimensional Epps–Pulley statistic
@@ -134,7 +153,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         mean for *these* directions, ``sum_i lambda_i chi2_1`` with the
         eigenvalues of the joint covariance of all slices (Mehler's formula,
         docs/theory.md §6.4) evaluated by Imhof's method; when the covariance is too
-        large for a dense eigensolve (M K > 2048) the 256 leading eigenvalues
+        large for a dense eigensolve (M K > 1024) the 64 leading eigenvalues
         of each block come from Lanczos and the rest is a scaled chi-square
         with the exact remaining mean and variance (``method`` then reads
         ``"asymptotic-lanczos"``); beyond 512 slices a gamma law with the
@@ -187,7 +206,10 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     >>> print(round(float(res.statistic), 4), round(float(res.pvalue), 3))
     0.9254 0.606
     """
-    X, columns = _as_matrix(X)
+    X, columns = _as_matrix(X, copy=False)
+    sq, nan_row, n_inf = _scan(X)  # one pass: infinities, NaN rows, row norms (no copy of X)
+    if n_inf:
+        raise ValueError("`X` must not contain infinite values.")
     n_slices = check_int(n_slices, "n_slices", minimum=1)
     standardize = check_bool(standardize, "standardize")
     beta = check_float(beta, "beta", low=0.0)
@@ -210,7 +232,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         A, source = _check_directions(directions, D, n_slices, gen)
     M = 0 if A is None else A.shape[1]
     kind, rule = check_quadrature(quadrature, beta, exact_error=_NO_EXACT, preset_beta=True)
-    Xc = _drop_nan_rows(X, nan_policy)
+    Xc = _drop_nan_rows(X, nan_policy, bad=nan_row)
     settings = {"n_slices": M, "directions": source, "beta": beta, "reduction": reduction, "dim": D}
     common = dict(standardize=standardize, test="sliced_epps_pulley", columns=columns, directions=A,
                   seed=seed if source == "random" else None)
@@ -219,11 +241,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         if Xc is not None:
             warnings.warn(f"sliced_epps_pulley: a sample of size {Xc.shape[0]} is too small (the test needs "
                           f"n >= {min_n}); the result is NaN.", SmallSampleWarning, stacklevel=2)
-        shape = (M,) if reduction == "none" else ()
-        nanv = np.full(shape, np.nan)[()]
-        return SlicedResult(statistic=nanv, pvalue=nanv, n=0 if Xc is None else Xc.shape[0],
-                            method="none", settings=settings, slice_statistics=np.full(M, np.nan),
-                            **common)
+        return nan_result(0 if Xc is None else Xc.shape[0], M, reduction, settings, common)
     n = Xc.shape[0]
     offset = W = None
     if standardize:
@@ -233,10 +251,33 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
 
     spread = None
     if kind == "auto":
-        spread = _max_row_norm(Xc, offset, W)
+        spread = _max_row_norm(Xc, offset, W) if W is not None else float(np.sqrt(np.max(sq[~nan_row])))
         rule = auto_rule(spread, beta)
     B = A if W is None else W @ A
     C, S = _projected_sums(Xc, B, rule, offset=offset)
+    return result_from_sums(C, S, n, A, rule, spread=spread, beta=beta, reduction=reduction, method=method,
+                            gen=gen, settings=settings, common=common)
+
+
+def nan_result(n, M, reduction, settings, common):
+    """The all-NaN :class:`SlicedResult` of a sample too small (or NaN under "propagate")."""
+    nanv = np.full((M,) if reduction == "none" else (), np.nan)[()]
+    return SlicedResult(statistic=nanv, pvalue=nanv, n=n, method="none", settings=settings,
+                        slice_statistics=np.full(M, np.nan), **common)
+
+
+def result_from_sums(C, S, n, A, rule, *, spread, beta, reduction, method, gen, settings, common):
+    """The :class:`SlicedResult` of the projections' ECF sums (in memory or streamed).
+
+    ``C, S`` of shape (M, K) are the sums of the n (whitened) projections onto the
+    unit directions ``A`` (D, M) under `rule` (``spread`` sized it for "auto");
+    `gen` is the generator left after drawing the directions (Monte Carlo uses it
+    when ``method.rng`` is None); `settings` and `common` as built by
+    :func:`sliced_epps_pulley`. Reduction, null moments, p-value and the record
+    live here once for every engine.
+    """
+    standardize = common["standardize"]
+    M = A.shape[1]
     slice_stats = rule.statistic(C, S, np.full(M, float(n)))
     settings["quadrature"] = rule.describe()
     stat, pvalue, pvalue_se, null, label, mom = sliced_pvalue(

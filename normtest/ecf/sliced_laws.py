@@ -395,7 +395,7 @@ def _limit_null(A, rule, composite):
 
 def _simulate_sliced(n, A, rule_for, reduce, composite, gram_factor, per_replicate=1):
     """``simulate(size, gen)`` for the Monte-Carlo null of a sliced statistic."""
-    from ._kernels import ecf_sums
+    from ._kernels import ecf_sums_rows
 
     D, M = A.shape
 
@@ -405,9 +405,11 @@ def _simulate_sliced(n, A, rule_for, reduce, composite, gram_factor, per_replica
         done = 0
         while done < size:
             b = min(per, -(-(size - done) // per_replicate))
+            # projections slice-major, (M, b n) by one 2-d GEMM: every simulated slice is a
+            # contiguous run of n values for the kernel (row j * b + r: slice j, replicate r)
             if gram_factor is not None:  # simple null, M <= D: projections directly
                 Z = gen.standard_normal((b, n, M))
-                P = Z @ gram_factor.T
+                P = gram_factor @ Z.reshape(b * n, M).T
             else:
                 Xs = gen.standard_normal((b, n, D))
                 if composite:
@@ -416,10 +418,11 @@ def _simulate_sliced(n, A, rule_for, reduce, composite, gram_factor, per_replica
                     vals, vecs = np.linalg.eigh(cov)
                     W = (vecs / np.sqrt(vals)[:, None, :]) @ np.swapaxes(vecs, 1, 2)
                     Xs = Xs @ W
-                P = Xs @ A
-            Pw = np.ascontiguousarray(np.swapaxes(P, 0, 1).reshape(n, b * M))
+                P = A.T @ Xs.reshape(b * n, D).T
             rule = rule_for(P)
-            C, S = ecf_sums(Pw, rule.nodes, rule.lattice_step)
+            C, S = ecf_sums_rows(P.reshape(M * b, n), rule.nodes, rule.lattice_step)
+            C = np.swapaxes(C.reshape(M, b, -1), 0, 1)
+            S = np.swapaxes(S.reshape(M, b, -1), 0, 1)
             stats = rule.statistic(C.reshape(b, M, -1), S.reshape(b, M, -1), np.full((b, M), float(n)))
             vals_ = reduce(stats)
             take = min(vals_.size, size - done)

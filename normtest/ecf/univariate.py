@@ -98,6 +98,41 @@ def _exact_ecf(Y, beta, allow_far=True):
     return T, rule, R, n_far
 
 
+# ---------------------------------------------------------------------------
+# The 1-D test's fused path: standardisation and sums without forming (x - mean) / sd
+# ---------------------------------------------------------------------------
+
+_FAR_BETA_R = 6.0  # beyond beta * max|z| = 6 the far-point search may pay (see _far_radius)
+
+
+def _fused_exact(data, beta, allow_far=True):
+    """Exact statistic (auto rule) of the standardised rows of ``data`` in three reads of it.
+
+    Pass 1 and 2 are :func:`~normtest.ecf._passes.row_moments` (the package's
+    standardisation: power-of-two scale, corrected two-pass centre); pass 3 sums
+    ``z = ((x / p - m) - c) / s`` inside the ECF kernel. Returns ``(T, rule, R)``
+    with ``R = max |z|``, or None where this path does not apply and the caller
+    takes the general one: a (nearly) constant row, an overflowing sum, or (with
+    `allow_far`) ``beta * R > 6``, where far points may be treated apart.
+    """
+    from ._kernels import ecf_sums_rows
+    from ._passes import row_moments
+
+    m, n = data.shape
+    mom = row_moments(data)
+    s, mu, c = mom["s"], mom["m"], mom["c"]
+    umin, umax = mom["umin"], mom["umax"]
+    span_ok = (umax - umin) > 1e-12 * np.maximum(np.abs(umin), np.abs(umax))
+    if not (mom["ok"].all() and span_ok.all() and (s > 0).all()):
+        return None
+    R = float(np.max(np.maximum(np.abs(((umax - mu) - c) / s), np.abs(((umin - mu) - c) / s))))
+    if allow_far and beta * R > _FAR_BETA_R:
+        return None
+    rule = auto_rule(R, beta)
+    C, S = ecf_sums_rows(data, rule.nodes, rule.step, affine=(mom["inv_p"], mu, c, 1.0 / s))
+    return rule.statistic(C, S, np.full(m, float(n))), rule, R
+
+
 def _statistic(Y, beta, kind, rule):
     """Statistic of each row; kind in {'exact', 'auto', 'rule'}. Returns (T, info)."""
     n = Y.shape[1]
@@ -228,18 +263,27 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
 
     def compute(data):
         m, n = data.shape
-        if standardize:
-            Y, degenerate = standardize_rows(data)
+        fused = None
+        if standardize and (kind == "auto" or (kind == "exact" and n > _CLOSED_FORM_MAX_N)):
+            fused = _fused_exact(data, beta)  # three reads of the data, no (m, n) temporary
+        if fused is not None:
+            T, r, R = fused
+            info = {"rule": kind, "algorithm": "ECF with auto rule, far points in closed form",
+                    **r.describe(), "far_radius": R}
+            info["rule"] = kind
         else:
-            Y, degenerate = data, np.zeros(m, dtype=bool)
-        if degenerate.any():
-            degenerate_seen.append(int(degenerate.sum()))
-        ok = ~degenerate
-        T = np.full(m, np.nan)
-        info = {}
-        if ok.any():
-            T_ok, info = _statistic(np.ascontiguousarray(Y[ok]), beta, kind, rule)
-            T[ok] = T_ok
+            if standardize:
+                Y, degenerate = standardize_rows(data)
+            else:
+                Y, degenerate = data, np.zeros(m, dtype=bool)
+            if degenerate.any():
+                degenerate_seen.append(int(degenerate.sum()))
+            ok = ~degenerate
+            T = np.full(m, np.nan)
+            info = {}
+            if ok.any():
+                T_ok, info = _statistic(np.ascontiguousarray(Y[ok]), beta, kind, rule)
+                T[ok] = T_ok
         infos.append(info)
         res = pvalue(T, n, standardize=standardize, beta=beta, kind=kind, rule=rule, method=method)
         groups.append(res)

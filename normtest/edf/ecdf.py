@@ -120,7 +120,8 @@ class ECDFResult:
         Parameters
         ----------
         ax : matplotlib Axes, optional
-            Where to draw; ``None`` uses ``matplotlib.pyplot.gca()``.
+            Where to draw; ``None`` draws on a new figure (the rule of every
+            normtest plot, see :mod:`normtest.plotting`).
         band : {"dkw", "pointwise"} or None, default "dkw"
             Band to shade (see :meth:`confidence_band`), or None for none.
         confidence_level : float, default 0.95

@@ -1,0 +1,225 @@
+"""Benchmark of the out-of-core engines (issue "Beyond one machine"): dask LocalCluster and Spark local[2].
+
+Cases (full sizes by default; ``--scale`` multiplies every row count):
+
+1. 1-D Epps–Pulley of 4 float32 columns, 2e8 rows of Parquet (~3.2 GB) on a dask
+   ``LocalCluster`` of 2 worker processes (1 GiB memory limit each):
+   ``normtest.dask.check``. Peak resident memory of every process and throughput
+   (values/s) against the in-memory kernel (``normtest.epps_pulley`` of an
+   in-memory float64 block) on the same machine.
+2. Sliced Epps–Pulley, (2e7, 128) float32 Parquet (~10 GB), 256 slices, on the
+   same cluster: time against reading the files once (the same cluster summing
+   every partition), and the statistic against a chunked in-memory run (the
+   streaming accumulator fed file by file in this process).
+3. Spark ``local[2]``, 1e7 rows x 4 columns: ``normtest.spark.check`` against
+   ``normtest.check`` of the same data in memory.
+4. Merging: the sliced statistic for several partitionings (bit-identical for a
+   fixed one, relative spread across them).
+
+Run ``python benchmarks/cluster.py --scale 0.01`` for a quick run; the data are
+written to ``--dir`` (reused when present) and a JSON summary to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process in MB (Linux: ru_maxrss is in kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def write_parquet(path, n_rows, n_cols, *, rows_per_file, seed):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    os.makedirs(path, exist_ok=True)
+    if os.listdir(path):
+        return
+    gen = np.random.default_rng(seed)
+    names = [f"x{j}" for j in range(n_cols)]
+    for i, lo in enumerate(range(0, n_rows, rows_per_file)):
+        k = min(rows_per_file, n_rows - lo)
+        block = gen.standard_normal((k, n_cols), dtype=np.float32)
+        block[:, -1] = gen.standard_exponential(k, dtype=np.float32) if n_cols <= 8 else block[:, -1]
+        table = pa.table({c: block[:, j] for j, c in enumerate(names)})
+        pq.write_table(table, os.path.join(path, f"part-{i:05d}.parquet"), row_group_size=min(k, 1 << 20))
+
+
+def warm_up():
+    """Compile the numba kernels in this process (run on every worker before timing)."""
+    import normtest
+    from normtest.streaming import EppsPulley, SlicedEppsPulley, accumulate
+
+    x = np.random.default_rng(0).standard_normal((500, 4))
+    normtest.epps_pulley(x)
+    accumulate(EppsPulley(), [x])
+    accumulate(SlicedEppsPulley(n_slices=4, rng=0), [x])
+    return True
+
+
+def cluster_peaks(client):
+    workers = client.run(peak_rss_mb)
+    # the LocalCluster's scheduler lives in this (the client's) process
+    return {"client+scheduler": peak_rss_mb(), **{f"worker{i}": v for i, v in enumerate(workers.values())}}
+
+
+def in_memory_rates(path):
+    """Values per second on the first file's data, in memory in this process: ``normtest.epps_pulley``
+    (the in-memory function, whose far-outlier search costs extra on the skewed column) and the
+    streaming accumulator (the same kernel the workers run, without the cluster)."""
+    import glob
+
+    import pyarrow.parquet as pq
+    from _timing import median_time
+
+    import normtest
+    from normtest.streaming import EppsPulley, accumulate
+
+    frame = pq.read_table(sorted(glob.glob(os.path.join(path, "*.parquet")))[0]).to_pandas()
+    X = frame.to_numpy(dtype=np.float64)
+    t_fun = median_time(lambda: normtest.epps_pulley(X), 3)
+    t_acc = median_time(lambda: accumulate(EppsPulley(), [X]), 3)
+    return X.size / t_fun, X.size / t_acc
+
+
+def case_1d(client, path, n_rows):
+    import dask.dataframe as dd
+
+    import normtest.dask
+
+    rate_fun, rate_acc = in_memory_rates(path)
+    t0 = time.perf_counter()
+    table = normtest.dask.check(dd.read_parquet(path), tests=["epps_pulley"])
+    wall = time.perf_counter() - t0
+    rate = 4 * n_rows / wall
+    return {"rows": n_rows, "columns": 4, "wall_s": wall, "values_per_s": rate,
+            "in_memory_function_values_per_s": rate_fun, "in_process_accumulator_values_per_s": rate_acc,
+            "ratio_to_in_memory_function": rate / rate_fun, "ratio_to_in_process_accumulator": rate / rate_acc,
+            "peak_rss_mb": cluster_peaks(client), "statistics": table.statistic.tolist()}
+
+
+def case_sliced(client, path, n_rows, n_slices):
+    import glob
+
+    import dask.dataframe as dd
+    import pyarrow.parquet as pq
+
+    import normtest.dask
+    from normtest.streaming import SlicedEppsPulley
+
+    ddf = dd.read_parquet(path)
+    t0 = time.perf_counter()
+    ddf.map_partitions(lambda p: p.to_numpy(dtype=np.float32).sum(axis=0)).compute()
+    read_once = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res = normtest.dask.sliced_epps_pulley(ddf, n_slices=n_slices, rng=0, lazy=False)
+    wall = time.perf_counter() - t0
+    # the chunked in-memory reference: the accumulator fed file by file in this process
+    files = sorted(glob.glob(os.path.join(path, "*.parquet")))
+    t0 = time.perf_counter()
+    acc = SlicedEppsPulley(n_slices=n_slices, rng=0)
+    for p in range(acc.passes):
+        if p:
+            acc.next_pass()
+        for f in files:
+            acc.update(pq.read_table(f).to_pandas())
+    ref = acc.result()
+    in_process = time.perf_counter() - t0
+    return {"rows": n_rows, "dim": 128, "n_slices": n_slices, "wall_s": wall, "read_once_s": read_once,
+            "ratio_to_read": wall / read_once, "in_process_s": in_process, "ratio_to_in_process": wall / in_process,
+            "statistic": float(res.statistic),
+            "reference": float(ref.statistic),
+            "rel_diff": abs(float(res.statistic) - float(ref.statistic)) / abs(float(ref.statistic)),
+            "peak_rss_mb": cluster_peaks(client)}
+
+
+def case_merging(path, n_slices):
+    import dask.dataframe as dd
+
+    import normtest.dask
+
+    ddf = dd.read_parquet(path)
+    vals = []
+    for parts in (ddf.npartitions, 2 * ddf.npartitions + 1, max(1, ddf.npartitions // 3)):
+        vals.append(float(normtest.dask.sliced_epps_pulley(ddf.repartition(npartitions=parts), n_slices=n_slices,
+                                                           rng=0, lazy=False).statistic))
+    again = float(normtest.dask.sliced_epps_pulley(ddf, n_slices=n_slices, rng=0, lazy=False).statistic)
+    return {"statistics": vals, "bit_identical_rerun": again == vals[0],
+            "max_rel_spread": float((max(vals) - min(vals)) / abs(vals[0]))}
+
+
+def case_spark(n_rows):
+    import pandas as pd
+    from pyspark.sql import SparkSession
+
+    import normtest
+    import normtest.spark
+
+    spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+             .config("spark.driver.memory", "2g").getOrCreate())
+    sdf = (spark.range(n_rows, numPartitions=8)
+           .selectExpr("randn(1) as a", "randn(2) * 3 + 1 as b", "rand(3) as c", "exp(randn(4)) as d"))
+    t0 = time.perf_counter()
+    table = normtest.spark.check(sdf)
+    wall = time.perf_counter() - t0
+    local = pd.DataFrame(sdf.toPandas())
+    ref = normtest.check(local, tests=["epps_pulley"])
+    rel = np.abs(table.statistic.to_numpy() - ref.statistic.to_numpy()) / np.abs(ref.statistic.to_numpy())
+    spark.stop()
+    return {"rows": n_rows, "columns": 4, "wall_s": wall, "max_rel_diff": float(rel.max()),
+            "driver_peak_rss_mb": peak_rss_mb()}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply every row count (default 1: full size)")
+    ap.add_argument("--dir", default="/tmp/normtest-cluster-bench", help="where the Parquet data live")
+    ap.add_argument("--out", default=None, help="write the JSON summary here")
+    ap.add_argument("--cases", default="1d,sliced,merging,spark")
+    ap.add_argument("--slices", type=int, default=256)
+    args = ap.parse_args(argv)
+    cases = args.cases.split(",")
+    n1, n2, n3 = int(2e8 * args.scale), int(2e7 * args.scale), int(1e7 * args.scale)
+    out = {"scale": args.scale, "cpus": os.cpu_count(), "load_avg": os.getloadavg()}
+    p1 = os.path.join(args.dir, f"ep1d-{n1}")
+    p2 = os.path.join(args.dir, f"sliced-{n2}")
+    if "1d" in cases:
+        write_parquet(p1, n1, 4, rows_per_file=max(1, min(n1, 2_500_000)), seed=1)
+    if "sliced" in cases or "merging" in cases:
+        write_parquet(p2, n2, 128, rows_per_file=max(1, min(n2, 100_000)), seed=2)
+    if "1d" in cases or "sliced" in cases or "merging" in cases:
+        from dask.distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB",
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            client.run(warm_up)
+            warm_up()
+            if "1d" in cases:
+                out["ep_1d"] = case_1d(client, p1, n1)
+            if "sliced" in cases:
+                out["sliced"] = case_sliced(client, p2, n2, args.slices)
+            if "merging" in cases:
+                out["merging"] = case_merging(p2, min(args.slices, 64))
+            out["client_peak_rss_mb"] = peak_rss_mb()
+    if "spark" in cases:
+        out["spark"] = case_spark(n3)
+    text = json.dumps(out, indent=2, default=float)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
