@@ -1,21 +1,29 @@
-"""normtest.torch.SIGReg vs a LeJEPA-style implementation that materialises N x M x K.
+"""normtest.torch.SIGReg against the ten-line SIGReg of the "SIGReg explained" article, in one run.
 
-Forward + backward of the sliced Epps–Pulley loss ("lejepa" rule, 17 nodes) with respect to
-the embeddings x (N, D), float32, CPU. Each implementation runs in its own subprocess so that
-peak RSS (ru_maxrss) is its own; we also report the RSS after setup (torch imported, x
-allocated) and the peak increment over it. Times: median of `--repeat` runs (LeJEPA-style:
-`--repeat-ref`, default 1: it needs ~13.5 GB at the default size — run it alone).
+Three tables, all with torch's default settings (no thread count is set anywhere):
 
-    python benchmarks/compare_torch.py                    # (1e5, 512, 256), both, table
-    python benchmarks/compare_torch.py --n 20000 --repeat-ref 3
-    python benchmarks/compare_torch.py --only normtest --threads 2
+1. forward + backward w.r.t. the embeddings x (N, D), float32, CPU, at five (N, D, M) sizes:
+   the article's SIGReg (17 nodes on [-5, 5], complex exponentials, plain autograd),
+   normtest's SIGReg with its default "lejepa" rule (17 nodes on [0, 3]) and with the
+   "paper" rule (the article's nodes), and the projection matmul ``x @ A`` alone. Each row
+   runs in its own subprocess (peak RSS is its own); times are medians of the repeats.
+2. the article's 10-D toy training (10 -> 64 -> 64 -> 10 MLP, 1000 uniform inputs on
+   [-5, 5]^10, Adam lr 0.01, 300 full-batch steps), alone and with a second CPU-bound
+   process running.
+3. torch.compile(SIGReg, fullgraph=True) vs eager at (16384, 512, 1024): values, gradients
+   and forward + backward times.
 
-No GEMM-environment caveat: torch uses its own BLAS (the OPENBLAS_* variables do not apply),
-but both sides do the same projection matmul, and we time it alone too.
+    python benchmarks/compare_torch.py                          # everything (a few minutes alone)
+    python benchmarks/compare_torch.py --quick                  # the three small sizes + training
+    python benchmarks/compare_torch.py --sizes 1000,10,256 --skip training,compile
+    python benchmarks/compare_torch.py --skip sizes,compile --epochs 100
+
+On a shared machine quote the ratios (each measured in the same run), not the seconds.
 """
 
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -23,101 +31,239 @@ import subprocess
 import sys
 import time
 
+SIZES = [(256, 10, 256), (1000, 10, 256), (4096, 128, 256), (16384, 512, 1024), (100_000, 512, 256)]
+QUICK = SIZES[:3]
+IMPLS = ["article", "normtest", "normtest-paper", "gemm"]
 
-def _worker(args):
+
+def article_sigreg(x, num_slices=256, k=17, A=None):
+    """The article's SIGReg, as printed there (optionally with given directions A)."""
     import torch
 
-    torch.set_num_threads(args.threads)
-    import numpy as np
+    N, D = x.shape
+    if A is None:
+        A = torch.randn(D, num_slices, device=x.device)
+        A /= A.norm(dim=0)
+    X_proj = x @ A
+    t = torch.linspace(-5, 5, k, device=x.device)
+    phi_normal = torch.exp(-0.5 * t**2)
+    X_t = X_proj.unsqueeze(-1) * t
+    ecf = torch.exp(-1j * X_t).mean(dim=0)
+    diff_sq = (ecf - phi_normal).abs() ** 2
+    per_direction_T = torch.trapz(diff_sq * phi_normal, t, dim=1) * N
+    return per_direction_T.mean()
+
+
+def _rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ------------------------------------------------------------------------------------------
+# workers (each in its own process)
+# ------------------------------------------------------------------------------------------
+def _work_size(impl, n, d, m, repeat):
+    import torch
 
     import normtest.torch as nt
-    from normtest.ecf.rules import get_rule
 
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(args.n, args.d, generator=g).requires_grad_(True)
-    loss_fn = nt.SIGReg(n_slices=args.m, quadrature="lejepa", seed=0)
-    A = loss_fn.current_directions(args.d, "cpu")
-    rule = get_rule("lejepa")
-    t = torch.tensor(np.r_[0.0, rule.nodes], dtype=torch.float32)  # LeJEPA keeps the t = 0 node
-    w = torch.tensor(np.r_[0.0, rule.weights], dtype=torch.float32)
-    phi = torch.exp(-0.5 * t * t)
-
-    def lejepa_style():
-        p = x @ A  # (N, M)
-        xt = p.unsqueeze(-1) * t  # (N, M, K)
-        err = (torch.cos(xt).mean(0) - phi) ** 2 + torch.sin(xt).mean(0) ** 2
-        return ((err @ w) * x.shape[0]).mean()
-
-    def ours():
-        return loss_fn(x)
-
-    def gemm_only():
-        with torch.no_grad():
-            return x @ A
-
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    fn = {"normtest": ours, "lejepa": lejepa_style, "gemm": gemm_only}[args.only]
-    times, value = [], None
-    for _ in range(args.repeat):
+    x = torch.randn(n, d, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
+    A = torch.randn(d, m, generator=torch.Generator().manual_seed(1))
+    A /= A.norm(dim=0)
+    if impl == "article":
+        def fn():
+            return article_sigreg(x, m)
+    elif impl == "gemm":
+        def fn():
+            with torch.no_grad():
+                return x @ A
+    else:
+        fn = nt.SIGReg(n_slices=m, quadrature="paper" if impl == "normtest-paper" else "lejepa")
+        fn = (lambda f: lambda: f(x))(fn)
+    base = _rss_mb()
+    times = []
+    for _ in range(repeat):
         x.grad = None
-        if args.only == "normtest":
-            loss_fn.step.zero_()
         t0 = time.perf_counter()
         out = fn()
-        if args.only != "gemm":
+        if impl != "gemm":
             out.backward()
-            value = float(out.detach())
         times.append(time.perf_counter() - t0)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"impl": args.only, "median_s": statistics.median(times), "times": times,
-                      "rss_setup_MB": base, "peak_MB": peak, "value": value}))
+    # parity: the article's value and normtest's "paper" value with the same directions
+    value = None
+    if impl in ("article", "normtest-paper") and n * m * 17 <= 5e7:
+        with torch.no_grad():
+            value = float(article_sigreg(x, m, A=A) if impl == "article"
+                          else nt.SIGReg(directions=A, quadrature="paper")(x))
+    return {"median_s": statistics.median(times), "times": times, "extra_MB": _rss_mb() - base,
+            "value": value}
 
 
-def _run(impl, args, repeat):
-    cmd = [sys.executable, __file__, "--worker", "--only", impl, "--n", str(args.n), "--d", str(args.d),
-           "--m", str(args.m), "--repeat", str(repeat), "--threads", str(args.threads)]
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        last = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else str(out.returncode)
-        return {"impl": impl, "error": last}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def _work_train(impl, epochs, busy):
+    import torch
+
+    import normtest.torch as nt
+
+    torch.manual_seed(0)
+    X = torch.rand(1000, 10, generator=torch.Generator().manual_seed(0)) * 10 - 5
+    model = torch.nn.Sequential(torch.nn.Linear(10, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64),
+                                torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    loss_fn = {"article": article_sigreg, "normtest": nt.SIGReg(n_slices=256),
+               "normtest-paper": nt.SIGReg(n_slices=256, quadrature="paper")}[impl]
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+    try:
+        t0 = time.perf_counter()
+        for _ in range(epochs):
+            opt.zero_grad()
+            loss = loss_fn(model(X))
+            loss.backward()
+            opt.step()
+        seconds = time.perf_counter() - t0
+    finally:
+        if hog is not None:
+            hog.kill()
+            hog.wait()
+    return {"seconds": seconds, "final_loss": float(loss)}
+
+
+def _work_compile(n, d, m, repeat):
+    import torch
+
+    import normtest.torch as nt
+
+    x = torch.randn(n, d, generator=torch.Generator().manual_seed(0))
+    eager = nt.SIGReg(n_slices=m, seed=0)
+    compiled_mod = nt.SIGReg(n_slices=m, seed=0)
+    compiled = torch.compile(compiled_mod, fullgraph=True)
+    out = {}
+    t0 = time.perf_counter()
+    xc = x.clone().requires_grad_(True)
+    vc = compiled(xc)
+    vc.backward()
+    out["compile_s"] = time.perf_counter() - t0
+    xe = x.clone().requires_grad_(True)
+    ve = eager(xe)
+    ve.backward()
+    out["value_rel_diff"] = abs(float(vc) - float(ve)) / abs(float(ve))
+    out["grad_max_diff"] = float((xc.grad - xe.grad).abs().max())
+    out["grad_scale"] = float(xe.grad.abs().max())
+    for name, fn in [("eager_s", eager), ("compiled_s", compiled)]:
+        times = []
+        for _ in range(repeat):
+            xr = x.clone().requires_grad_(True)
+            t0 = time.perf_counter()
+            fn(xr).backward()
+            times.append(time.perf_counter() - t0)
+        out[name] = statistics.median(times)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# driver
+# ------------------------------------------------------------------------------------------
+def _run(args_list, timeout=3600):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(args_list)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        return {"error": lines[-1] if lines else f"exit status {proc.returncode}"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _fmt_s(s):
+    return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def _cells(rows, impls, key):
+    """One table row: each time, with its ratio to the article's from the same run."""
+    ref = rows["article"].get(key)
+    cells = []
+    for impl in impls:
+        r = rows[impl]
+        if "error" in r:
+            cells.append(f"{'failed':>22}")
+            continue
+        ratio = "" if ref is None or impl == "article" else f" ({r[key] / ref:.2f}x)"
+        cells.append(f"{_fmt_s(r[key]) + ratio:>22}")
+    return "".join(cells)
+
+
+def _sizes_table(sizes, repeat):
+    print("forward + backward w.r.t. x, float32, CPU, torch default threads; "
+          "ratio = time / the article's (same run)", flush=True)
+    head = f"{'(N, D, M)':<20}" + "".join(f"{name:>22}" for name in IMPLS)
+    print(head)
+    for (n, d, m) in sizes:
+        work = n * m * 17
+        rows = {}
+        for impl in IMPLS:
+            rep = 1 if (impl == "article" and work > 1e8) else repeat
+            rows[impl] = _run(["size", impl, n, d, m, rep])
+        print(f"{str((n, d, m)):<20}" + _cells(rows, IMPLS, "median_s"), flush=True)
+        mem = "  peak RSS increase: " + ", ".join(
+            f"{impl} {rows[impl]['extra_MB']:.0f} MB" for impl in IMPLS if "extra_MB" in rows[impl])
+        va, vp = rows["article"].get("value"), rows["normtest-paper"].get("value")
+        if va is not None and vp is not None:
+            mem += f"; same directions: article {va:.6f}, normtest 'paper' {vp:.6f}"
+        for impl in IMPLS:
+            if "error" in rows[impl]:
+                mem += f"; {impl} failed: {rows[impl]['error']}"
+        print(mem, flush=True)
+
+
+def _training_table(epochs):
+    print(f"\ntoy training: 10-64-64-10 MLP, 1000 inputs on [-5, 5]^10, Adam lr 0.01, {epochs} steps, "
+          "default threads", flush=True)
+    print(f"{'setting':<34}" + "".join(f"{name:>22}" for name in IMPLS[:3]))
+    for busy in (False, True):
+        rows = {impl: _run(["train", impl, epochs, busy]) for impl in IMPLS[:3]}
+        label = "with a second CPU-bound process" if busy else "alone"
+        print(f"{label:<34}" + _cells(rows, IMPLS[:3], "seconds"), flush=True)
+
+
+def _compile_table(n, d, m, repeat):
+    print(f"\ntorch.compile(SIGReg, fullgraph=True) vs eager at ({n}, {d}, {m}), float32, CPU", flush=True)
+    r = _run(["compile", n, d, m, repeat])
+    if "error" in r:
+        print(f"  failed: {r['error']}")
+        return
+    print(f"  value rel. diff {r['value_rel_diff']:.1e}, grad max abs diff {r['grad_max_diff']:.1e} "
+          f"(grad scale {r['grad_scale']:.1e}); first call (compile) {r['compile_s']:.1f} s")
+    print(f"  eager {_fmt_s(r['eager_s'])}, compiled {_fmt_s(r['compiled_s'])} "
+          f"({r['compiled_s'] / r['eager_s']:.2f}x eager)", flush=True)
 
 
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--worker":
+        job = json.loads(sys.argv[2])
+        kind, rest = job[0], job[1:]
+        res = {"size": _work_size, "train": _work_train, "compile": _work_compile}[kind](*rest)
+        print(json.dumps(res))
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=100_000)
-    ap.add_argument("--d", type=int, default=512)
-    ap.add_argument("--m", type=int, default=256)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--repeat-ref", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--only", choices=["normtest", "lejepa", "gemm"], default=None)
-    ap.add_argument("--worker", action="store_true")
+    ap.add_argument("--sizes", nargs="*", default=None, help="N,D,M triples (default: the five sizes)")
+    ap.add_argument("--quick", action="store_true", help="only the three small sizes")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: sizes, training, compile")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=300)
+    ap.add_argument("--compile-size", default="16384,512,1024")
     args = ap.parse_args()
-    if args.worker:
-        return _worker(args)
-    impls = [args.only] if args.only else ["gemm", "normtest", "lejepa"]
-    rows = {}
-    for impl in impls:
-        rows[impl] = _run(impl, args, args.repeat_ref if impl == "lejepa" else args.repeat)
-        print(json.dumps(rows[impl]), flush=True)
-    print(f"\n(N, D, M) = ({args.n}, {args.d}, {args.m}), K = 17 ('lejepa'), float32, CPU, "
-          f"{args.threads} thread(s); forward + backward w.r.t. x")
-    print(f"{'implementation':<16}{'median s':>10}{'peak RSS MB':>13}{'peak - setup MB':>17}")
-    for impl, r in rows.items():
-        if "error" in r:
-            print(f"{impl:<16} failed: {r['error']}")
-            continue
-        extra = r["peak_MB"] - r["rss_setup_MB"]
-        print(f"{impl:<16}{r['median_s']:>10.3f}{r['peak_MB']:>13.0f}{extra:>17.0f}")
-    a, b = rows.get("normtest", {}), rows.get("lejepa", {})
-    if "median_s" in a and "median_s" in b:
-        print(f"speed-up {b['median_s'] / a['median_s']:.1f}x, peak RSS ratio "
-              f"{b['peak_MB'] / a['peak_MB']:.1f}x, values {a['value']:.6f} vs {b['value']:.6f}")
-    if "median_s" in a and "median_s" in rows.get("gemm", {}):
-        print(f"normtest / projection matmul alone: {a['median_s'] / rows['gemm']['median_s']:.2f}x")
+    skip = set(filter(None, args.skip.split(",")))
+    sizes = QUICK if args.quick else SIZES
+    if args.sizes:
+        sizes = [tuple(int(float(v)) for v in s.split(",")) for s in args.sizes]
+    import torch
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads (default), "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}\n", flush=True)
+    if "sizes" not in skip:
+        _sizes_table(sizes, args.repeat)
+    if "training" not in skip:
+        _training_table(args.epochs)
+    if "compile" not in skip and not args.quick:
+        n, d, m = (int(float(v)) for v in args.compile_size.split(","))
+        _compile_table(n, d, m, max(1, math.ceil(args.repeat / 2)))
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     main()

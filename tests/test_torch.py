@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 
 import normtest  # noqa: E402
 import normtest.torch as nt  # noqa: E402
-import normtest.torch.functional as ntf  # noqa: E402  (private internals)
+import normtest.torch._autograd as ntag  # noqa: E402  (private internals)
 from normtest.ecf.rules import custom_rule, get_rule  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -132,7 +132,8 @@ def test_chunking_does_not_change_values_or_gradients(rng, monkeypatch):
     for q in ["lejepa", "auto", custom_rule([0.4, 1.1, 2.0], [0.3, 0.2, 0.1])]:
         v1 = nt.sliced_epps_pulley(X, directions=A, quadrature=q)
         (g1,) = torch.autograd.grad(v1, X)
-        monkeypatch.setattr(ntf, "_CHUNK_ELEMENTS_CPU", 100)  # 20 (lattice) or 106 (direct) rows a chunk
+        monkeypatch.setattr(ntag, "_SERIAL_CHUNK", 100)  # chunks of 20 (lattice) or 6 (direct) rows
+        monkeypatch.setattr(ntag, "_BLOCK_ELEMENTS", 500)  # in GEMM blocks of 100 or 96 rows
         v2 = nt.sliced_epps_pulley(X, directions=A, quadrature=q)
         (g2,) = torch.autograd.grad(v2, X)
         monkeypatch.undo()
@@ -195,7 +196,6 @@ def test_parity_numpy_sliced_same_seed_same_directions(rng):
 @pytest.mark.parametrize("q", ["lejepa", "paper", "custom"])
 def test_gradcheck_sums_all_inputs(rng, q):
     rule = _rule(q)
-    nd = ntf._Nodes(rule.nodes)
     t = torch.tensor(np.array(rule.nodes))
     x = torch.tensor(rng.standard_normal((2, 5, 3)), requires_grad=True)
     A = torch.tensor(rng.standard_normal((3, 2)), requires_grad=True)
@@ -203,7 +203,7 @@ def test_gradcheck_sums_all_inputs(rng, q):
     shift = torch.tensor(rng.standard_normal((1, 1, 2)), requires_grad=True)
 
     def f(x, A, scale, shift):
-        return ntf._EcfSums.apply(x, A, scale, shift, nd, t)
+        return ntag.EcfSums.apply(x, A, scale, shift, t, rule.lattice_step)
 
     assert torch.autograd.gradcheck(f, (x, A, scale, shift))
 
@@ -222,7 +222,7 @@ def test_gradcheck_public_functions(rng, standardize):
 def test_inverse_sqrt_backward_with_repeated_eigenvalues():
     # identity covariance: eigh's own backward divides by l_i - l_j = 0; ours must not
     S = torch.eye(4, dtype=torch.float64).requires_grad_(True)
-    R = ntf._InvSqrtPSD.apply(S)
+    R = ntag.InvSqrtPSD.apply(S)
     (g,) = torch.autograd.grad((R * torch.arange(16.0, dtype=torch.float64).reshape(4, 4)).sum(), S)
     assert torch.isfinite(g).all()
     # finite differences with a symmetric perturbation
@@ -471,3 +471,65 @@ def test_ddp_gloo_two_ranks_uneven(tmp_path):
     # the negative control: the in-place, non-autograd all-reduce (or none) gives wrong gradients
     assert int(r0["step_after"]) == int(r1["step_after"]) == int(single["step_after"]) == 5
     assert not np.allclose(r0["naive_grad_w"], single["grad_w"], rtol=1e-3)
+
+
+# ------------------------------------------------------------------------------------------
+# work plan: streamed chunks vs the kept whole-array features; torch.compile
+# ------------------------------------------------------------------------------------------
+def test_gradcheck_blocks_and_chunks(rng, monkeypatch):
+    # the recomputing backward over several GEMM blocks of several chunks, on all inputs
+    monkeypatch.setattr(ntag, "_SERIAL_CHUNK", 4)  # chunks of one row of (B, M) = (2, 2)
+    monkeypatch.setattr(ntag, "_BLOCK_ELEMENTS", 8)  # in blocks of two rows
+    assert ntag.plan_rows(5, 2, 2, 16, True, torch.device("cpu")) == (2, 1)
+    t = torch.tensor(np.array(get_rule("lejepa").nodes))
+    x = torch.tensor(rng.standard_normal((2, 5, 3)), requires_grad=True)
+    A = torch.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    scale = torch.tensor(rng.uniform(0.5, 1.5, (2, 1, 2)), requires_grad=True)
+    shift = torch.tensor(rng.standard_normal((1, 1, 2)), requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda x, A, scale, shift: ntag.EcfSums.apply(x, A, scale, shift, t, get_rule("lejepa").lattice_step),
+        (x, A, scale, shift))
+
+
+def test_work_plan_serial_chunks_for_small_problems():
+    # the SIGReg explainer's toy sizes: elementwise chunks below ATen's parallel grain (no
+    # intra-op thread hand-offs), one GEMM block; large problems: bigger, threaded chunks
+    cpu = torch.device("cpu")
+    block, chunk = ntag.plan_rows(1000, 1, 256, 16, True, cpu)
+    assert block == 1000 and 2 * chunk * 256 < 32768
+    block, chunk = ntag.plan_rows(100_000, 1, 256, 16, True, cpu)
+    assert chunk * 256 == ntag._PARALLEL_CHUNK and block * 256 == 2**20
+
+
+def test_hashed_directions_are_unit_gaussian_and_keyed():
+    from normtest.torch.loss import hashed_directions
+
+    step = torch.tensor(3)
+    A = hashed_directions(7, step, 40, 500, "cpu", torch.float64)
+    np.testing.assert_allclose(A.norm(dim=0).numpy(), 1.0, rtol=1e-12)
+    assert torch.equal(A, hashed_directions(7, step, 40, 500, "cpu", torch.float64))
+    assert not torch.equal(A, hashed_directions(7, step + 1, 40, 500, "cpu", torch.float64))
+    assert not torch.equal(A, hashed_directions(8, step, 40, 500, "cpu", torch.float64))
+    # before normalisation the entries are N(0, 1): the scaled coordinates of 500 unit vectors
+    # in 40 dimensions are close to N(0, 1) (Kolmogorov–Smirnov at the 1e-3 level)
+    from scipy import stats
+
+    z = (A * np.sqrt(40)).numpy().ravel()
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")  # Inductor's
+def test_compile_fullgraph_equals_eager():
+    # torch.compile traces the whole loss (hashed directions, buffer step, the sums as plain ops)
+    torch._dynamo.reset()
+    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(0))
+    eager, compiled = nt.SIGReg(n_slices=8, seed=2), nt.SIGReg(n_slices=8, seed=2)
+    fn = torch.compile(compiled, fullgraph=True)
+    for _ in range(2):  # the second call draws new directions without recompiling
+        xe, xc = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        ve, vc = eager(xe), fn(xc)
+        ve.backward()
+        vc.backward()
+        np.testing.assert_allclose(vc.item(), ve.item(), rtol=1e-6)
+        np.testing.assert_allclose(xc.grad.numpy(), xe.grad.numpy(), rtol=1e-6, atol=1e-6)
+    assert int(compiled.step) == int(eager.step) == 2

@@ -20,6 +20,7 @@ one layer up, in :mod:`normtest.ecf.inference`.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ def _namespace(*arrays):
     return array_namespace(*arrays)
 
 
-def statistic(C, S, n, weights, target):
+def statistic(C, S, n, weights, target, xp=None):
     """``Q = sum_k w_k [(C_k - n phi_k)^2 + S_k^2] / n`` over the last axis.
 
     Parameters
@@ -46,6 +47,8 @@ def statistic(C, S, n, weights, target):
         Sample size of each set of sums.
     weights, target : array-like, shape ``(K,)``
         Effective quadrature weights ``omega_k`` and ``phi_k = exp(-t_k^2/2)``.
+    xp : array namespace, optional
+        The namespace of `C` (looked up with ``array_namespace`` when None).
 
     Returns
     -------
@@ -61,16 +64,18 @@ def statistic(C, S, n, weights, target):
     >>> print(round(float(statistic(C, 0 * C, 100, rule.weights, rule.target)), 4))
     27.9718
     """
-    if isinstance(C, np.ndarray) or np.isscalar(C):
+    if isinstance(C, (np.ndarray, np.generic, numbers.Number)):  # (not np.isscalar: torch.compile)
         C = np.asarray(C, dtype=np.float64)
         S = np.asarray(S, dtype=np.float64)
         n = np.asarray(n, dtype=np.float64)
         dc = C - n[..., None] * target
         return np.sum(weights * (dc * dc + S * S), axis=-1) / n
-    xp = _namespace(C, S)
-    from array_api_compat import device
+    if xp is None:
+        from array_api_compat import device
 
-    dev = device(C)
+        xp, dev = _namespace(C, S), device(C)
+    else:  # a caller that knows its namespace (torch: no lookup inside torch.compile graphs)
+        dev = C.device
     w = xp.asarray(weights, dtype=C.dtype, device=dev)
     phi = xp.asarray(target, dtype=C.dtype, device=dev)
     n = xp.asarray(n, dtype=C.dtype, device=dev)
