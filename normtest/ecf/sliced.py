@@ -34,11 +34,10 @@ from .._validate import (
 from ..null import MonteCarlo, check_method, monte_carlo_null
 from .._matrix import _as_matrix, _drop_nan_rows, _whitener, _check_directions, _null_batch
 from ._stream import _projected_sums, _max_row_norm
-from .sliced_laws import _null_rule, _limit_null, _simulate_sliced, _sf_many, _gamma_null, _gram_key, _rule_key
+from .sliced_laws import _null_rule, _simulate_sliced
+from ._sliced_dispatch import asymptotic_pvalue, null_moments, _gamma_null, _gram_key, _rule_key
 
 __all__ = ["sliced_epps_pulley", "SlicedResult"]
-
-_MAX_EIGEN_SLICES = 512  # beyond this many slices the "mean" p-value uses a moment-matched gamma
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -210,7 +209,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     standardize = check_bool(standardize, "standardize")
     beta = check_float(beta, "beta", low=0.0)
     reduction = check_choice(reduction, "reduction", ("mean", "max", "none"))
-    method = check_method(method, allowed=("asymptotic",))
+    method = check_method(method, allowed=("asymptotic", "none"))
     nan_policy = check_nan_policy(nan_policy)
     all_dirs = isinstance(directions, str)
     if all_dirs and directions != "all":
@@ -258,16 +257,13 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     stat = {"mean": lambda s: s.mean(axis=-1), "max": lambda s: s.max(axis=-1),
             "none": lambda s: s}[reduction](slice_stats)
     settings["quadrature"] = rule.describe()
+    if method == "none":  # the statistic alone
+        return SlicedResult(statistic=stat, pvalue=np.full(np.shape(stat), np.nan)[()], n=n, method="none",
+                            settings=settings, slice_statistics=slice_stats, quadrature=rule.describe(),
+                            **common)
     nrule = _null_rule(rule, beta)
     A_mom = A if reduction == "mean" else np.ones((1, 1))  # "max"/"none": one slice's moments
-    if standardize:
-        from .sliced_laws import limit_moments
-
-        mom = dict(limit_moments(A_mom, nrule, True), kind="limit")
-    else:
-        from .sliced_laws import exact_moments
-
-        mom = dict(exact_moments(A_mom, nrule, n), kind="exact")
+    mom = null_moments(A_mom, nrule, standardize, n)
     pvalue_se = None
     if isinstance(method, MonteCarlo):
         factor = None
@@ -300,21 +296,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         pvalue_se = null.pvalue_se(stat)
         label = "monte-carlo"
     else:
-        if reduction == "mean" and M <= _MAX_EIGEN_SLICES:
-            null, label = _limit_null(A, nrule, standardize)
-            pvalue = null.sf(stat)
-        elif reduction == "mean":
-            null = _gamma_null(mom["mean"], mom["var"], {"n": n, "moments": mom["kind"]})
-            pvalue = null.sf(stat)
-            label = "gamma-moments"
-        else:
-            null, _ = _limit_null(np.ones((1, 1)), nrule, standardize)
-            if reduction == "none":
-                pvalue = _sf_many(null, stat)
-                label = "asymptotic"
-            else:
-                pvalue = min(1.0, M * float(null.sf(stat)))
-                label = "asymptotic-bonferroni"
+        pvalue, null, label = asymptotic_pvalue(stat, A, nrule, standardize, reduction, mom, n)
     return SlicedResult(statistic=stat, pvalue=np.asarray(pvalue)[()], n=n, method=label, null=null,
                         settings=settings, pvalue_se=pvalue_se, slice_statistics=slice_stats,
                         null_moments=mom, quadrature=rule.describe(), **common)
@@ -339,6 +321,9 @@ def _all_directions(X, offset, W, beta, method, gen, n, settings, common):
     stat = _all_statistic(Y, beta)
     standardize = common["standardize"]
     settings["quadrature"] = None
+    if method == "none":  # the statistic alone
+        return SlicedResult(statistic=stat, pvalue=np.nan, n=n, method="none", settings=settings,
+                            slice_statistics=np.empty(0), **common)
     mom = None
     pvalue_se = None
     if not standardize:

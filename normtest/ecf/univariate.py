@@ -190,7 +190,7 @@ def _epps_pulley_iv(standardize, beta, quadrature, method):
             "`quadrature` must be a str ('auto', 'exact', 'lejepa', 'paper'), a QuadratureRule or a "
             f"(nodes, weights) pair. Got {quadrature!r} instead."
         )
-    method = check_method(method, allowed=("asymptotic", "table"))
+    method = check_method(method, allowed=("asymptotic", "table", "none"))
     if method == "table" and not (kind in ("exact", "auto") and beta == 1.0):
         raise ValueError("`method`='table' is available only for beta=1.0 with quadrature "
                          f"'auto' or 'exact'. Got beta={beta!r}, quadrature={quadrature!r} instead.")
@@ -240,12 +240,13 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
         - ``(nodes, weights)`` or a ``QuadratureRule``: effective weights
           (quadrature weight times weight function) at the nodes; negative
           nodes are folded onto ``|t|``.
-    method : None, "asymptotic", "table" or MonteCarlo, default None
+    method : None, "asymptotic", "table", "none" or MonteCarlo, default None
         How the p-value is obtained. ``None``: for beta = 1 with "auto"/"exact",
         finite-n Monte-Carlo tables shipped with the package (n >= 5; error
         below 0.003 at the 10/5/1% points, see Notes); otherwise the limit law
         (``"asymptotic"``). A :class:`normtest.MonteCarlo` instance simulates
         the null of exactly the statistic computed, for any settings.
+        ``"none"``: the statistic alone (``pvalue`` NaN, ``null`` None).
     axis : int or None, default 0
         Axis along which to test; ``None`` flattens.
     nan_policy : {"propagate", "omit", "raise"}, default "propagate"
@@ -393,6 +394,8 @@ def _pvalue(T, n, standardize, beta, kind, rule, method):
     """p-values of one group of equal n. Returns (p, se, null, method string)."""
     from .laws import asymptotic_null, table_null
 
+    if method == "none":  # the statistic alone
+        return np.full(np.shape(T), np.nan), None, None, "none"
     if isinstance(method, MonteCarlo):
         key = ("epps_pulley", n, standardize, beta, kind if kind != "rule" else
                ("rule", rule.nodes.tobytes(), rule.weights.tobytes()))
