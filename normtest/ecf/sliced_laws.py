@@ -166,12 +166,12 @@ def _power_sums(gram, smax):
     out = np.zeros(smax // 2 + 1)
     if M < 2:
         return out
-    r2 = gram[np.triu_indices(M, 1)] ** 2
+    r2 = np.square(gram[np.triu(np.ones((M, M), dtype=bool), 1)])
     p = r2.copy()
     for i in range(1, smax // 2 + 1):
         out[i] = 2.0 * float(p.sum())
         p *= r2
-        if i % 4 == 0:
+        if i % 2 == 0:
             keep = p > 1e-22
             if not keep.all():
                 p, r2 = p[keep], r2[keep]
@@ -251,15 +251,22 @@ def _compressed_block(gram, js, g, P):
     nc = int(coupled[-1]) + 1 if coupled.size else 0         # degrees >= js[nc] act on the diagonal only
     H = np.zeros((M, M, P, P))
     if nc:
-        H += coef[nc - 1]
-        r2 = (gram * gram)[:, :, None, None]
-        for i in range(nc - 2, -1, -1):                       # Horner's rule in rho^2
-            H *= r2
-            H += coef[i]
-        H *= (gram ** int(js[0]))[:, :, None, None]
+        Hv = H.reshape(M, M, P * P)
+        cv = coef.reshape(js.size, P * P)
+        if P == 1:  # plain 2-d arrays: Horner's rule in rho^2, in place
+            Hv, cv = H.reshape(M, M), cv[:, 0]
+            r2 = gram * gram
+        else:
+            r2 = (gram * gram)[:, :, None]
+        Hv += cv[nc - 1]
+        for i in range(nc - 2, -1, -1):
+            Hv *= r2
+            Hv += cv[i]
+        Hv *= gram if P == 1 and js[0] == 1 else (gram ** int(js[0])).reshape(r2.shape)
     idx = np.arange(M)
     H[idx, idx] += coef[nc:].sum(axis=0)
-    lam = np.linalg.eigvalsh(H.transpose(0, 2, 1, 3).reshape(M * P, M * P) / M)
+    T = H.reshape(M, M) if P == 1 else H.transpose(0, 2, 1, 3).reshape(M * P, M * P)
+    lam = np.linalg.eigvalsh(T / M)
     return lam, mu, P
 
 
