@@ -231,9 +231,10 @@ def limit_moments(A, rule, composite=False, blocks=None):
     return {"mean": mean, "var": float(2.0 * blocks.trace_sq())}
 
 
-def _compressed_block(gram, js, g, P):
+def _compressed_block(gram, S, js, g, P):
     """Eigenvalues of one parity block of ``T`` compressed onto ``P`` rule-space components.
 
+    ``S`` the power sums of ``rho`` (:func:`_power_sums`).
     Returns ``(lam, mu, P)``: the eigenvalues, all eigenvalues ``mu`` of ``G = g g^T``
     and the number of components used.
     """
@@ -243,12 +244,12 @@ def _compressed_block(gram, js, g, P):
     P = max(1, min(P, int(np.sum(mu > 1e-15 * mu[0]))))
     Wc = V[:, :P] * np.sqrt(mu[:P])                          # (J, P)
     coef = Wc[:, :, None] * Wc[:, None, :]                    # (J, P, P): w_j w_j^T
-    rmax = float(np.max(np.abs(gram - np.eye(M)))) if M > 1 else 0.0
-    size = np.abs(coef).reshape(js.size, -1).max(axis=1)
-    with np.errstate(divide="ignore"):
-        reach = js * math.log(max(rmax, 1e-300)) + np.log(np.maximum(size, 1e-300))
-    coupled = np.nonzero(reach > math.log(1e-16 * mu[0]))[0]
-    nc = int(coupled[-1]) + 1 if coupled.size else 0         # degrees >= js[nc] act on the diagonal only
+    # degree j off the diagonal moves every eigenvalue by at most ||rho^{o j} - I||_F |w_j|^2 / M
+    # (Weyl); the tail of these bounds from js[nc] on stays below 1e-10 mu_1 / M: those degrees act
+    # on the diagonal only
+    bound = np.sqrt(S[js]) * np.einsum("jpp->j", coef) / M
+    tail = np.cumsum(bound[::-1])[::-1]
+    nc = int(np.sum(tail > 1e-10 * mu[0] / M))
     H = np.zeros((M, M, P, P))
     if nc:
         Hv = H.reshape(M, M, P * P)
@@ -285,7 +286,7 @@ def limit_eigenvalues(A, rule, composite=False, components=None, blocks=None):
         components = max(1, COMPRESSED_DIM // M)
     lams, rem_mean, used = [], 0.0, components
     for js, g in blocks.parts:
-        lam, mu, P = _compressed_block(blocks.gram, js, g, components)
+        lam, mu, P = _compressed_block(blocks.gram, blocks.S, js, g, components)
         lams.append(lam)
         rem_mean += float(mu[P:].sum())
         used = min(used, P)
