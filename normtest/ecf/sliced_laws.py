@@ -263,7 +263,10 @@ def _compressed_block(gram, S, js, g, P):
         for i in range(nc - 2, -1, -1):
             Hv *= r2
             Hv += cv[i]
-        Hv *= gram if P == 1 and js[0] == 1 else (gram ** int(js[0])).reshape(r2.shape)
+        for _ in range(int(js[0]) // 2):                     # times rho^j0 (j0 = 1 .. 4)
+            Hv *= r2
+        if js[0] % 2:
+            Hv *= gram.reshape(r2.shape)
     idx = np.arange(M)
     H[idx, idx] += coef[nc:].sum(axis=0)
     T = H.reshape(M, M) if P == 1 else H.transpose(0, 2, 1, 3).reshape(M * P, M * P)
