@@ -29,7 +29,7 @@ import numpy as np
 from scipy import special
 
 from normtest.ecf.laws import asymptotic_null
-from normtest.ecf.univariate import _mc_statistic
+from normtest.ecf.inference import null_statistic as _mc_statistic
 
 N_GRID = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 20, 25, 30, 40, 50, 65, 80, 100, 130, 170,
           220, 300, 400, 550, 750, 1000]

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .null import NullDistribution
+from .null import NullDistribution, invert_cdf
 
 __all__ = ["sum_chi2_sf", "SumChi2Null"]
 
@@ -202,26 +202,7 @@ class SumChi2Null(NullDistribution):
         return p[()] if p.ndim == 0 else p
 
     def ppf(self, q):
-        from scipy import optimize
-
-        q = np.asarray(q, dtype=np.float64)
-        out = np.full(q.shape, np.nan)
-        flat_q, flat = q.reshape(-1), out.reshape(-1)
-        sd = np.sqrt(self.var)
-        for i, qi in enumerate(flat_q):
-            if not 0.0 <= qi <= 1.0:
-                continue
-            if qi == 0.0:
-                flat[i] = self.tail
-                continue
-            if qi == 1.0:
-                flat[i] = np.inf
-                continue
-            lo, hi = self.tail, self.mean + 4.0 * sd
-            while float(self.cdf(hi)) < qi and hi < 1e12:
-                hi = self.tail + 2.0 * (hi - self.tail)
-            flat[i] = optimize.brentq(lambda t: float(self.cdf(t)) - qi, lo, hi, xtol=1e-13, rtol=1e-12)
-        return out[()] if out.ndim == 0 else out
+        return invert_cdf(self.cdf, q, self.tail, self.mean + 4.0 * np.sqrt(self.var), grow=True)
 
     def describe(self) -> dict:
         return {"kind": self.name, "n_lambdas": int(self.lambdas.size), "mean": self.mean,

@@ -190,10 +190,10 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     >>> print(abs(res.statistic - ref.statistic) < 1e-9, res.method)
     True table
     """
-    from .ecf.univariate import EppsPulleyResult, _epps_pulley_iv, _pvalue
+    from .ecf.inference import EppsPulleyResult, check_args, pvalue
     from .null import MonteCarlo
 
-    standardize, beta, kind, rule, method = _epps_pulley_iv(standardize, beta, quadrature, method)
+    standardize, beta, kind, rule, method = check_args(standardize, beta, quadrature, method)
     nan_policy = check_choice(nan_policy, "nan_policy", ("propagate", "omit"))
     xd = _as_dask(x)
     one_d = getattr(x, "ndim", np.ndim(x)) == 1
@@ -245,7 +245,8 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
         nulls, hows = [], []
         for size in sorted(set(n[~bad].tolist())):
             cols = np.nonzero((n == size) & ~bad)[0]
-            pv, s, null, how = _pvalue(T[cols], int(size), standardize, beta, kind, rule, method)
+            pv, s, null, how = pvalue(T[cols], int(size), standardize=standardize, beta=beta, kind=kind,
+                                      rule=rule, method=method)
             p[cols] = pv
             if se is not None and s is not None:
                 se[cols] = s

@@ -57,9 +57,13 @@ def _register_test(name, func, *, multivariate=False):
 def _lookup(name):
     if name in _EXTRA_TESTS:
         return _EXTRA_TESTS[name][0]
-    import normtest
+    from .ecf.sliced import sliced_epps_pulley
+    from .ecf.univariate import epps_pulley
+    from .edf.statistics import anderson, cramervonmises
+    from .multivariate.bhep import bhep, henze_zirkler
 
-    return getattr(normtest, name)
+    return {"anderson": anderson, "cramervonmises": cramervonmises, "epps_pulley": epps_pulley,
+            "sliced_epps_pulley": sliced_epps_pulley, "henze_zirkler": henze_zirkler, "bhep": bhep}[name]
 
 
 def _available(multivariate):

@@ -15,15 +15,13 @@ simulation would have.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-
-from ._validate import check_int, check_rng
+from ._cache import BoundedCache, clear_all
+from ._progress import progress_bar
+from ._validate import check_bool, check_int, check_rng
 
 __all__ = [
     "MonteCarlo",
@@ -67,8 +65,6 @@ class MonteCarlo:
         if rng is not None and not isinstance(rng, np.random.Generator):
             check_rng(rng)  # validate eagerly
         self.rng = rng
-        from ._validate import check_bool
-
         self.progress = check_bool(progress, "progress")
 
     def settings(self) -> dict:
@@ -125,27 +121,97 @@ class NullDistribution:
         return f"{type(self).__name__}({items})"
 
 
-def _ppf_by_root(cdf, q, lo, hi):
-    """Invert a monotone cdf by bracketing + Brent's method (vectorised over q)."""
-    q = np.asarray(q, dtype=float)
-    out = np.full(q.shape, np.nan)
-    flat_q = q.reshape(-1)
-    flat_out = out.reshape(-1)
-    for i, qi in enumerate(flat_q):
-        if not 0 <= qi <= 1:
-            continue
-        if qi == 0:
-            flat_out[i] = lo
-            continue
-        if qi == 1:
-            flat_out[i] = np.inf
-            continue
-        a, b = lo, hi
-        while float(cdf(b)) < qi and b < 1e8:
-            b *= 2.0
-        from scipy import optimize
+def invert_cdf(cdf, q, lo, hi, *, grow=False, xtol=1e-300, rtol=1e-13, max_iter=200):
+    """``inf{x >= lo : cdf(x) >= q}`` of a monotone `cdf`: the one ppf inverter of the package.
 
-        flat_out[i] = optimize.brentq(lambda t: float(cdf(t)) - qi, a, b, xtol=1e-12, rtol=1e-12)
+    Chandrupatla's bracketing method on ``cdf(x) - q`` (inverse quadratic interpolation
+    when it is safe, bisection otherwise; the method of ``scipy.optimize.elementwise``),
+    vectorised over `q`, returning the bracket's upper end: ``cdf(ppf(q)) >= q`` always
+    holds and a jump of the cdf is found at the jump.
+
+    Parameters
+    ----------
+    cdf : callable
+        Monotone non-decreasing, vectorised over an array argument (one call per
+        iteration serves every `q`: laws such as Imhof's cost milliseconds a point).
+    q : array_like
+        Probabilities. 0 gives `lo`, 1 gives +inf, NaN or values outside [0, 1] give NaN.
+    lo, hi : float
+        Lower end of the support and an upper bracket.
+    grow : bool, default False
+        ``False``: `hi` is the end of the support, and ``q > cdf(hi)`` gives +inf.
+        ``True``: `hi` is only a first bracket, doubled away from `lo` (up to 1e12) until
+        ``cdf(hi) >= q``.
+    xtol, rtol : float
+        The answer is within ``xtol + rtol |x|`` above the generalised inverse.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from normtest.null import invert_cdf
+    >>> print(np.round(invert_cdf(lambda x: 1 - np.exp(-x), [0.0, 0.5, 1.0], 0.0, 1.0, grow=True), 6))
+    [0.       0.693147      inf]
+    """
+    def F(x):
+        return np.asarray(cdf(x), dtype=float).reshape(np.shape(x))
+
+    q = np.asarray(q, dtype=float)
+    flat_q = q.reshape(-1)
+    out = np.full(flat_q.shape, np.nan)
+    lo, hi = float(lo), float(hi)
+    valid = (flat_q >= 0.0) & (flat_q <= 1.0)
+    out[valid & (flat_q == 0.0)] = lo
+    out[valid & (flat_q == 1.0)] = np.inf
+    idx = np.flatnonzero(valid & (flat_q > 0.0) & (flat_q < 1.0))
+    qq = flat_q[idx]
+    b = np.full(idx.shape, hi)
+    fb = F(b) - qq
+    while grow and (fb < 0).any() and (b - lo < 1e12).any():
+        more = (fb < 0) & (b - lo < 1e12)
+        b[more] = lo + 2.0 * (b[more] - lo)
+        fb[more] = F(b[more]) - qq[more]
+    out[idx[fb < 0]] = np.inf
+    fa = F(np.full(idx.shape, lo)) - qq
+    out[idx[(fb >= 0) & (fa >= 0)]] = lo
+    work = (fb >= 0) & (fa < 0)
+    idx, qq, b, fb, fa = idx[work], qq[work], b[work], fb[work], fa[work]
+    # Chandrupatla (1997): a = newest point, [a, b] brackets the crossing, c = the point dropped
+    a, b_ = np.full(idx.shape, lo), b
+    fa, fb_ = fa, fb
+    c, fc = a.copy(), fa.copy()
+    t = np.full(idx.shape, 0.5)
+    act = np.ones(idx.shape, dtype=bool)
+    res = b.copy()
+    for _ in range(max_iter):
+        if not act.any():
+            break
+        xt = a + t * (b_ - a)
+        ft = np.zeros(idx.shape)
+        ft[act] = F(xt[act]) - qq[act]
+        same = (ft >= 0) == (fa >= 0)
+        c = np.where(act, np.where(same, a, b_), c)
+        fc = np.where(act, np.where(same, fa, fb_), fc)
+        b_ = np.where(act & ~same, a, b_)
+        fb_ = np.where(act & ~same, fa, fb_)
+        a = np.where(act, xt, a)
+        fa = np.where(act, ft, fa)
+        upper = np.where(fa >= 0, a, b_)              # the bracket end with cdf >= q
+        tol = 0.5 * (xtol + rtol * np.abs(upper))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tlim = tol / np.abs(b_ - a)
+            done = act & ((tlim > 0.5) | (fa == 0))
+            res = np.where(done, upper, res)
+            act &= ~done
+            xi = (a - b_) / (c - b_)
+            phi = (fa - fb_) / (fc - fb_)
+            iqi = (phi * phi < xi) & ((1 - phi) ** 2 < 1 - xi)
+            t_iqi = fa / (fb_ - fa) * fc / (fb_ - fc) + (c - a) / (b_ - a) * fa / (fc - fa) * fb_ / (fc - fb_)
+        t = np.clip(np.where(iqi, t_iqi, 0.5), tlim, 1 - tlim)
+        t = np.where(np.isfinite(t), t, 0.5)
+    res = np.where(act, np.where(fa >= 0, a, b_), res)
+    b = res
+    out[idx] = b
+    out = out.reshape(q.shape)
     return out[()] if out.ndim == 0 else out
 
 
@@ -189,7 +255,7 @@ class AnalyticNull(NullDistribution):
     def ppf(self, q):
         if self._ppf is not None:
             return self._ppf(q)
-        return _ppf_by_root(self.cdf, q, *self.support)
+        return invert_cdf(self.cdf, q, *self.support, grow=True)
 
     def describe(self):
         return {"kind": self.name, **self.params}
@@ -247,15 +313,13 @@ class MonteCarloNull(NullDistribution):
 # Monte-Carlo engine with a cache of simulated nulls
 # ---------------------------------------------------------------------------
 
-_CACHE: "OrderedDict[tuple, tuple]" = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_CACHE_MAX_BYTES = 256 * 2**20
+# (null, generator state after the simulation) per key, bounded by the samples' bytes
+_CACHE = BoundedCache(max_bytes=256 * 2**20, sizeof=lambda entry: entry[0].sample.nbytes)
 
 
 def clear_null_cache() -> None:
-    """Forget every cached Monte-Carlo null distribution."""
-    with _CACHE_LOCK:
-        _CACHE.clear()
+    """Forget every cached null distribution (simulated, limit laws, tables): all of the package's caches."""
+    clear_all()
 
 
 def _state_key(gen: np.random.Generator):
@@ -293,10 +357,7 @@ def monte_carlo_null(key: tuple, simulate: Callable[[int, np.random.Generator], 
     B = method.n_resamples
     batch = method.batch or default_batch(values_per_resample)
     full_key = (key, B, batch, _state_key(gen))
-    with _CACHE_LOCK:
-        hit = _CACHE.get(full_key)
-        if hit is not None:
-            _CACHE.move_to_end(full_key)
+    hit = _CACHE.get(full_key)
     if hit is not None:
         null, end_state = hit
         gen.bit_generator.state = end_state
@@ -304,27 +365,15 @@ def monte_carlo_null(key: tuple, simulate: Callable[[int, np.random.Generator], 
 
     seed = _seed_of(gen) if rng_override is None and not isinstance(method.rng, np.random.Generator) else None
     out = np.empty(B)
-    bar = None
-    if method.progress:
-        from tqdm.auto import tqdm  # optional dependency, imported only when shown
-
-        bar = tqdm(total=B, desc=f"{key[0]} null", unit="resample")
-    done = 0
-    while done < B:
-        size = min(batch, B - done)
-        out[done:done + size] = simulate(size, gen)
-        done += size
-        if bar is not None:
+    with progress_bar(method.progress, total=B, desc=f"{key[0]} null", unit="resample") as bar:
+        done = 0
+        while done < B:
+            size = min(batch, B - done)
+            out[done:done + size] = simulate(size, gen)
+            done += size
             bar.update(size)
-    if bar is not None:
-        bar.close()
     null = MonteCarloNull(out, params=dict(params or {}), seed=seed)
-    with _CACHE_LOCK:
-        _CACHE[full_key] = (null, gen.bit_generator.state)
-        total = sum(v[0].sample.nbytes for v in _CACHE.values())
-        while total > _CACHE_MAX_BYTES and len(_CACHE) > 1:
-            _, (old, _) = _CACHE.popitem(last=False)
-            total -= old.sample.nbytes
+    _CACHE.put(full_key, (null, gen.bit_generator.state))
     return null
 
 
@@ -337,20 +386,3 @@ def _seed_of(gen: np.random.Generator):
     if isinstance(entropy, (int, np.integer)):
         return int(entropy)
     return None
-
-
-@dataclass(frozen=True)
-class PValueResult:
-    pvalue: np.ndarray
-    se: np.ndarray | None
-
-
-def monte_carlo_pvalue(null: MonteCarloNull, statistic) -> PValueResult:
-    p = np.asarray(null.sf(statistic), dtype=float)
-    return PValueResult(p, np.asarray(null.pvalue_se(statistic)))
-
-
-def sf_clip(p):
-    """Clip p-values into [0, 1] (guards series/approximation round-off)."""
-    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
-    return p[()] if p.ndim == 0 else p

@@ -15,10 +15,11 @@ from scipy import special
 
 from ._validate import as_float_sample, check_float, check_int, check_bool
 
-__all__ = ["plot_ecdf", "plot_qq", "plot_ecf", "plot_projections", "plot_null"]
+__all__ = ["plot_ecdf", "plot_qq", "plot_ecf", "plot_projections", "plot_null", "draw_ecdf"]
 
 
-def _axes(ax):
+def _axes(ax, current=False):
+    """`ax`, else a new figure's Axes (or pyplot's current Axes with `current`)."""
     try:
         import matplotlib  # noqa: F401
     except ImportError as exc:  # pragma: no cover - matplotlib is installed in the test environment
@@ -28,7 +29,7 @@ def _axes(ax):
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots()
+        ax = plt.gca() if current else plt.subplots()[1]
     return ax
 
 
@@ -395,3 +396,55 @@ def _null_range(null):
     if not (np.isfinite(hi) and hi > lo):
         hi = lo + 1.0
     return lo, hi
+
+
+def draw_ecdf(result, *, ax=None, band="dkw", confidence_level=0.95, **kwargs):
+    """Draw an :class:`~normtest.ECDFResult` as a step function (``ECDFResult.plot``), with a band.
+
+    Parameters
+    ----------
+    result : ECDFResult
+    ax : matplotlib Axes, optional
+        ``None`` uses ``matplotlib.pyplot.gca()``.
+    band : {"dkw", "pointwise"} or None, default "dkw"
+        Band to shade (see ``ECDFResult.confidence_band``), or None for none.
+    confidence_level : float, default 0.95
+    **kwargs
+        Passed to the one ``Axes.step`` call that draws F_n.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import normtest
+    >>> from normtest.plotting import draw_ecdf
+    >>> ax = draw_ecdf(normtest.ecdf(np.random.default_rng(0).normal(size=50)), band="pointwise")
+    >>> ax.get_ylabel()
+    'cumulative probability'
+    """
+    if band is not None:
+        band = result.confidence_band(confidence_level, kind=band)
+    ax = _axes(ax, current=True)
+    x = result.support
+    if x.size:
+        span = x[-1] - x[0]
+        pad = 0.05 * span if span > 0 else 0.5
+        xs = np.concatenate([[x[0] - pad], x, [x[-1] + pad]])
+        ys = np.concatenate([[0.0], result.probabilities, [result.probabilities[-1]]])
+    else:  # pragma: no cover - an ECDF always has at least one point
+        xs = ys = np.array([])
+    if band is not None and x.size:
+        xb = np.concatenate([x, [xs[-1]]])
+        ax.fill_between(xb, np.append(band.low, band.low[-1]), np.append(band.high, band.high[-1]),
+                        step="post", alpha=0.25, linewidth=0,
+                        label=f"{100 * band.confidence_level:g}% {band.kind} band")
+    kwargs.setdefault("label", "ECDF")
+    ax.step(xs, ys, where="post", **kwargs)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("cumulative probability")
+    return ax

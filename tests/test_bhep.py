@@ -5,7 +5,7 @@ import pytest
 
 import normtest
 from normtest import DegenerateDataWarning, MonteCarlo, SmallSampleWarning
-from normtest.multivariate.bhep import _hz_moments, _simple_bhep_moments
+from normtest.ecf.laws import composite_moments as _hz_moments, simple_moments as _simple_bhep_moments
 
 import naive_sliced as naive
 

@@ -6,6 +6,8 @@ import sys
 import numpy as np
 import pytest
 
+import normtest
+
 from normtest.ecf._kernels import ecf_sums_rows
 from normtest.ecf.rules import auto_rule, custom_rule, get_rule, lejepa_rule, paper_rule
 
@@ -92,3 +94,30 @@ def test_custom_rule_validation():
         get_rule(3.0)
     with pytest.raises(ValueError, match="quadrature"):
         get_rule("simpson")
+
+
+def test_one_list_of_quadrature_names():
+    """Every NumPy function accepts the names of QUADRATURE_NAMES and rejects others alike."""
+    from normtest.ecf.rules import QUADRATURE_NAMES, check_quadrature
+
+    assert QUADRATURE_NAMES == ("auto", "exact", "lejepa", "paper", "gauss-hermite")
+    x = np.random.default_rng(5).standard_normal(300)
+    gh = normtest.epps_pulley(x, quadrature="gauss-hermite")
+    assert gh.quadrature["rule"] == "gauss-hermite" and gh.method == "asymptotic"
+    # 64 folded Gauss–Hermite nodes integrate the N(0, 1) weight of this sample's ECF exactly enough
+    assert gh.statistic == pytest.approx(normtest.epps_pulley(x, quadrature="exact").statistic, rel=1e-9)
+    X = np.random.default_rng(6).standard_normal((100, 3))
+    assert normtest.sliced_epps_pulley(X, n_slices=4, rng=0, quadrature="gauss-hermite").quadrature["rule"] \
+        == "gauss-hermite"
+    messages = []
+    for call in (lambda: normtest.epps_pulley(x, quadrature="simpson"),
+                 lambda: normtest.sliced_epps_pulley(X, quadrature="simpson"),
+                 lambda: check_quadrature("simpson")):
+        with pytest.raises(ValueError, match="quadrature") as err:
+            call()
+        messages.append(str(err.value))
+    assert len(set(messages)) == 1 and all(repr(q) in messages[0] for q in QUADRATURE_NAMES)
+    with pytest.raises(ValueError, match="not available for the sliced test"):
+        normtest.sliced_epps_pulley(X, quadrature="exact")
+    with pytest.raises(ValueError, match="beta"):
+        normtest.sliced_epps_pulley(X, quadrature="lejepa", beta=2.0)

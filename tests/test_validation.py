@@ -350,3 +350,26 @@ def test_analytic_null_object():
     assert null.describe() == {"kind": "expo", "n": 1}
     with pytest.raises(ValueError):
         AnalyticNull("none")
+
+
+def test_invert_cdf_is_the_generalised_inverse():
+    """The one ppf inverter: inf{x : cdf(x) >= q}, also at a jump; bounds, growth and bad q."""
+    from scipy import stats
+
+    from normtest.null import invert_cdf
+
+    q = np.array([1e-6, 0.01, 0.5, 0.99, 0.999])  # (beyond, the cdf's rounding limits any inverse)
+    assert_allclose(invert_cdf(stats.expon.cdf, q, 0.0, 1.0, grow=True), stats.expon.ppf(q), rtol=1e-12)
+
+    def step(x):  # continuous, with a jump of 0.3 at x = 1
+        x = np.asarray(x, dtype=float)
+        return np.where(x < 1.0, 0.5 * np.clip(x, 0, 1), np.minimum(0.8 + 0.1 * (x - 1.0), 1.0))
+
+    for qi in (0.55, 0.7, 0.8):  # inside the jump: the jump point itself
+        x = float(invert_cdf(step, qi, 0.0, 3.0))
+        assert step(x) >= qi and x == pytest.approx(1.0, abs=1e-12)
+    assert float(invert_cdf(step, 0.25, 0.0, 3.0)) == pytest.approx(0.5, rel=1e-12)
+    assert invert_cdf(step, 0.0, 0.0, 3.0) == 0.0 and invert_cdf(step, 1.0, 0.0, 3.0) == np.inf
+    assert invert_cdf(lambda x: 0.5 * np.minimum(x, 1.0), 0.9, 0.0, 2.0) == np.inf  # above cdf(hi)
+    out = invert_cdf(stats.expon.cdf, [np.nan, -0.1, 1.5], 0.0, 1.0, grow=True)
+    assert np.isnan(out).all()

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import OrderedDict
 
 import numpy as np
 
+from .._cache import BoundedCache
 from ..null import AnalyticNull
 
 #: beyond this many slices the slice mean's p-value uses a gamma law with the null moments.
@@ -24,8 +24,8 @@ MAX_LAW_SLICES = 2048
 #: alpha in {0.1, 0.05, 0.01}; benchmarks/sliced_null.py), by number of components kept.
 LAW_ERROR = {1: 1e-3, 2: 5e-5}
 
-_LIMIT_CACHE: "OrderedDict[tuple, tuple]" = OrderedDict()
-_BLOCKS_CACHE: "OrderedDict[tuple, object]" = OrderedDict()
+_LIMIT_CACHE = BoundedCache(max_entries=16)
+_BLOCKS_CACHE = BoundedCache(max_entries=4)
 
 
 def _gram_key(A):
@@ -36,23 +36,12 @@ def _rule_key(rule):
     return (rule.name, rule.scale, rule.nodes.tobytes(), rule.weights.tobytes())
 
 
-def _lru(cache, key, make, size=16):
-    hit = cache.get(key)
-    if hit is None:
-        hit = cache[key] = make()
-        while len(cache) > size:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(key)
-    return hit
-
-
 def _blocks(A, rule, composite):
     """Cached degree factors and power sums of ``rho = A^T A`` (shared by the moments and the law)."""
     from .sliced_laws import _Blocks
 
     key = (_gram_key(A), _rule_key(rule), bool(composite))
-    return _lru(_BLOCKS_CACHE, key, lambda: _Blocks(A, rule, composite), size=4)
+    return _BLOCKS_CACHE.get_or_make(key, lambda: _Blocks(A, rule, composite))
 
 
 def null_moments(A, rule, standardize, n):
@@ -77,7 +66,7 @@ def _limit_null(A, rule, composite):
         null.params["law_error"] = LAW_ERROR.get(null.params["components"], LAW_ERROR[2])
         return null, label
 
-    return _lru(_LIMIT_CACHE, key, make)
+    return _LIMIT_CACHE.get_or_make(key, make)
 
 
 def _sf_many(null, x, direct_max=24, grid=40):

@@ -12,7 +12,7 @@ def _row_chunk(n, width):
     return int(max(64, min(n, _CHUNK_VALUES // max(1, width))))
 
 
-def _projected_sums(X, B, rule, *, offset=None, spread_only=False):
+def _projected_sums(X, B, rule, *, offset=None):
     """ECF sums (C, S) of the projections X @ B (streamed), optionally centring X first.
 
     Row chunks are projected with one BLAS call each, slice-major ``(M, chunk)`` so

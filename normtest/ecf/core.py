@@ -12,6 +12,10 @@ statistic (docs/theory.md §3) is
 
 :func:`statistic` is written once over the array API (``array_api_compat``), so
 NumPy, torch (autograd flows through it) and dask arrays go through the same lines.
+
+:func:`standardize_rows` and :func:`rows_statistic` take rows of samples to
+statistics in memory. The p-value and the result object built from the sums live
+one layer up, in :mod:`normtest.ecf.inference`.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EcfSums", "statistic"]
+__all__ = ["EcfSums", "statistic", "standardize_rows", "rows_statistic"]
 
 
 def _namespace(*arrays):
@@ -129,3 +133,32 @@ class EcfSums:
         """Inverse of :meth:`to_dict`."""
         return cls(np.asarray(state["C"], dtype=np.float64), np.asarray(state["S"], dtype=np.float64),
                    np.asarray(state["n"], dtype=np.float64))
+
+
+# ---------------------------------------------------------------------------
+# rows of samples -> statistic (the in-memory engine and the Monte-Carlo nulls)
+# ---------------------------------------------------------------------------
+
+def standardize_rows(X):
+    """(X - mean) / sd of every row, divisor-n sd; rows with sd == 0 give NaN rows and a flag.
+
+    Returns ``(Y, degenerate)``. The composite null's standardisation (docs/theory.md §1).
+    """
+    mean = X.mean(axis=1, keepdims=True)
+    Z = X - mean
+    sd = np.sqrt(np.mean(Z * Z, axis=1, keepdims=True))
+    # relative test for a constant row (rounding can leave a tiny sd)
+    scale = np.maximum(np.abs(mean), np.max(np.abs(X), axis=1, keepdims=True))
+    degenerate = (sd <= 1e-13 * scale).ravel() | (sd == 0).ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        Y = Z / sd
+    Y[degenerate] = np.nan
+    return Y, degenerate
+
+
+def rows_statistic(Y, rule):
+    """The statistic under `rule` of every row of ``Y`` (shape ``(m, n)``), from its ECF sums."""
+    from ._kernels import ecf_sums_rows
+
+    C, S = ecf_sums_rows(Y, rule.nodes, step=rule.lattice_step)
+    return rule.statistic(C, S, np.full(Y.shape[0], float(Y.shape[1])))

@@ -29,16 +29,16 @@ limit law's quantiles and, between levels, linearly in the normal score of p.
 
 from __future__ import annotations
 
-import functools
 import os
 
 import numpy as np
 from scipy import special
 
+from .._cache import BoundedCache, memoize
 from ..null import NullDistribution
 
 __all__ = ["covariances", "rule_eigenvalues", "exact_eigenvalues", "asymptotic_null",
-           "exact_moments", "rule_moments", "table_null", "TableNull"]
+           "simple_moments", "composite_moments", "rule_moments", "table_null", "TableNull"]
 
 _GH_NODES = 160  # folded Gauss–Hermite nodes for the exact statistic's operator
 
@@ -76,16 +76,36 @@ def _gh_rule(beta: float, k: int = _GH_NODES):
     return beta * x[pos], 2.0 * w[pos]
 
 
-def exact_mean(beta: float, standardize: bool) -> float:
-    """Limit mean (= trace) of T_{n,beta}: exact at every n for the simple null (d = 1)."""
+def simple_moments(n: int, d: int = 1, beta: float = 1.0):
+    """Exact finite-n mean and variance of T_{n,beta} under N(0, I_d) (docs/theory.md §4.1).
+
+    The 1-D Epps–Pulley statistic is ``d = 1``; BHEP's simple null uses any `d`.
+    """
+    b2 = beta * beta
+    c = (1.0 + 2.0 * b2) ** (-d / 2)
+    sl2 = (1.0 + 4.0 * b2) ** (-d / 2) - 2.0 * ((1.0 + b2) * (1.0 + 3.0 * b2)) ** (-d / 2) + c * c
+    var = 2.0 * (1.0 - 1.0 / n) * sl2 + 4.0 / n * (((1.0 + b2) * (1.0 + 3.0 * b2)) ** (-d / 2) - c * c)
+    return 1.0 - c, var
+
+
+def composite_moments(d: int = 1, beta: float = 1.0):
+    """Henze–Wagner limit mean and variance of T_{n,beta} under the composite null (docs/theory.md §4.2)."""
     b2 = beta * beta
     a = 1.0 + 2.0 * b2
-    if not standardize:
-        return 1.0 - a ** -0.5
-    return 1.0 - a ** -0.5 * (1.0 + b2 / a + 1.5 * b2 * b2 / (a * a))
+    w = (1.0 + b2) * (1.0 + 3.0 * b2)
+    mu = 1.0 - a ** (-d / 2) * (1.0 + d * b2 / a + d * (d + 2) * b2 * b2 / (2 * a * a))
+    s2 = (2.0 * (1.0 + 4.0 * b2) ** (-d / 2)
+          + 2.0 * a ** (-d) * (1.0 + 2.0 * d * b2**2 / a**2 + 3.0 * d * (d + 2) * b2**4 / (4.0 * a**4))
+          - 4.0 * w ** (-d / 2) * (1.0 + 3.0 * d * b2**2 / (2.0 * w) + d * (d + 2) * b2**4 / (2.0 * w**2)))
+    return mu, s2
 
 
-@functools.lru_cache(maxsize=32)
+def exact_mean(beta: float, standardize: bool) -> float:
+    """Limit mean (= trace) of T_{n,beta}, d = 1: exact at every n for the simple null."""
+    return (composite_moments(1, beta) if standardize else simple_moments(2, 1, beta))[0]
+
+
+@memoize(32)
 def exact_eigenvalues(beta: float, standardize: bool):
     """(eigenvalues, tail) of the exact statistic's limit law (Gauss–Hermite discretisation)."""
     nodes, weights = _gh_rule(beta)
@@ -96,20 +116,21 @@ def exact_eigenvalues(beta: float, standardize: bool):
     return lam, tail
 
 
-_ASYM_CACHE: dict = {}
+_ASYM_CACHE = BoundedCache(max_entries=64)
 
 
 def asymptotic_null(beta: float, standardize: bool, rule=None):
     """The limit law ``sum lambda chi2_1 (+ tail)`` for the exact statistic or a rule."""
-    from .._sumchi2 import SumChi2Null
-
     if rule is None:
         key = ("exact", float(beta), bool(standardize))
     else:
         key = (rule.name, rule.nodes.tobytes(), rule.weights.tobytes(), bool(standardize))
-    hit = _ASYM_CACHE.get(key)
-    if hit is not None:
-        return hit
+    return _ASYM_CACHE.get_or_make(key, lambda: _asymptotic_null(beta, standardize, rule))
+
+
+def _asymptotic_null(beta, standardize, rule):
+    from .._sumchi2 import SumChi2Null
+
     if rule is None:
         lam, tail = exact_eigenvalues(float(beta), bool(standardize))
         params = {"test": "epps_pulley", "statistic": "exact", "beta": float(beta),
@@ -118,21 +139,7 @@ def asymptotic_null(beta: float, standardize: bool, rule=None):
         lam = rule_eigenvalues(rule.nodes, rule.weights, standardize)
         tail = 0.0
         params = {"test": "epps_pulley", "statistic": rule.name, "standardize": bool(standardize)}
-    null = SumChi2Null(lam, tail, name="asymptotic-sum-chi2", params=params)
-    if len(_ASYM_CACHE) > 64:
-        _ASYM_CACHE.clear()
-    _ASYM_CACHE[key] = null
-    return null
-
-
-def exact_moments(n: int, beta: float = 1.0):
-    """Exact finite-n mean and variance of T_{n,beta} under the simple null (docs/theory.md §4.1)."""
-    b2 = beta * beta
-    a = 1.0 + 2.0 * b2
-    w = (1.0 + b2) * (1.0 + 3.0 * b2)
-    sum_l2 = (1.0 + 4.0 * b2) ** -0.5 - 2.0 * w ** -0.5 + 1.0 / a
-    var = 2.0 * (1.0 - 1.0 / n) * sum_l2 + (4.0 / n) * (w ** -0.5 - 1.0 / a)
-    return 1.0 - a ** -0.5, var
+    return SumChi2Null(lam, tail, name="asymptotic-sum-chi2", params=params)
 
 
 def rule_moments(rule, n: int):
@@ -164,17 +171,12 @@ def rule_moments(rule, n: int):
 _TABLE_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "ep_tables.npz")
 
 
-@functools.lru_cache(maxsize=1)
+@memoize(1)
 def _load_tables():
     if not os.path.exists(_TABLE_FILE):
         return None
     with np.load(_TABLE_FILE) as f:
         return {k: f[k] for k in f.files}
-
-
-def _limit_quantiles(standardize: bool, p_grid):
-    null = asymptotic_null(1.0, standardize)
-    return np.asarray(null.isf(p_grid))
 
 
 class TableNull(NullDistribution):
@@ -237,7 +239,7 @@ class TableNull(NullDistribution):
         return {"kind": "table", "n": self.n, "standardize": self.standardize, **self.info}
 
 
-_TABLE_NULLS: dict = {}
+_TABLE_NULLS = BoundedCache(max_entries=256)
 
 
 def table_null(n: int, standardize: bool):
@@ -271,7 +273,5 @@ def table_null(n: int, standardize: bool):
     info = {"source": "normtest/data/ep_tables.npz", "n_resamples": int(tabs["n_resamples"]),
             "n_min": int(ns[0]), "n_max": int(ns[-1])}
     null = TableNull(n, standardize, p_grid, q, limit, info, (float(q_inf[0]), float(q_inf[-1])))
-    if len(_TABLE_NULLS) > 256:
-        _TABLE_NULLS.clear()
-    _TABLE_NULLS[key] = null
+    _TABLE_NULLS.put(key, null)
     return null

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["QuadratureRule", "get_rule", "lejepa_rule", "paper_rule", "trapezoid_rule",
-           "gauss_hermite_rule", "custom_rule", "auto_rule", "auto_rule_size", "PRESETS"]
+__all__ = ["QuadratureRule", "get_rule", "check_quadrature", "lejepa_rule", "paper_rule", "trapezoid_rule",
+           "gauss_hermite_rule", "custom_rule", "auto_rule", "auto_rule_size", "PRESETS", "QUADRATURE_NAMES"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,8 +159,7 @@ def lejepa_rule() -> QuadratureRule:
 
 def paper_rule() -> QuadratureRule:
     """LeJEPA paper (Algorithm 1) rule: plain trapezoid on ``linspace(-5, 5, 17)`` times exp(-t^2/2)."""
-    rule = trapezoid_rule(-5.0, 5.0, 17, weight="lejepa", name="paper")
-    return rule
+    return trapezoid_rule(-5.0, 5.0, 17, weight="lejepa", name="paper")
 
 
 def gauss_hermite_rule(k: int = 64, beta: float = 1.0, name: str = "gauss-hermite") -> QuadratureRule:
@@ -190,7 +189,6 @@ def custom_rule(nodes, weights) -> QuadratureRule:
     nodes_f, weights_f = _fold(t, w)
     if nodes_f.size == 0:
         raise ValueError("`quadrature` needs at least one non-zero node.")
-    steps = np.diff(np.concatenate([[0.0], nodes_f])) if nodes_f.size else np.array([])
     step = None
     if nodes_f.size >= 2:
         d = np.diff(nodes_f)
@@ -198,7 +196,6 @@ def custom_rule(nodes, weights) -> QuadratureRule:
             nodes_f[0] / d[0], np.round(nodes_f[0] / d[0]), rtol=0, atol=1e-9
         ):
             step = float(d[0])
-    del steps
     return QuadratureRule("custom", nodes_f, weights_f, "custom", None, step)
 
 
@@ -285,6 +282,69 @@ def auto_rule(spread: float, beta: float = 1.0) -> QuadratureRule:
 
 
 PRESETS = ("lejepa", "paper")
+#: Every accepted ``quadrature=`` string, in the order messages list them. ``"exact"``
+#: is not a rule (the closed form, or the ``"auto"`` rule with far points in closed
+#: form); functions without it reject it with their own hint (see `check_quadrature`).
+QUADRATURE_NAMES = ("auto", "exact", "lejepa", "paper", "gauss-hermite")
+
+
+def _invalid(quadrature) -> Exception:
+    """The one message for a ``quadrature=`` that is not accepted (ValueError or TypeError)."""
+    names = ", ".join(repr(q) for q in QUADRATURE_NAMES)
+    if isinstance(quadrature, str):
+        return ValueError(f"`quadrature` must be one of {names}, a QuadratureRule or a (nodes, weights) "
+                          f"pair. Got {quadrature!r} instead.")
+    return TypeError(f"`quadrature` must be a str (one of {names}), a QuadratureRule or a (nodes, "
+                     f"weights) pair. Got {quadrature!r} instead.")
+
+
+def check_quadrature(quadrature, beta: float = 1.0, *, exact_error: str | None = None,
+                     preset_beta: bool = False):
+    """Validate a ``quadrature=`` argument: the one resolver every function and backend uses.
+
+    Parameters
+    ----------
+    quadrature : str, QuadratureRule or (nodes, weights)
+        A name of :data:`QUADRATURE_NAMES`, a rule, or effective weights at nodes.
+    beta : float
+        Width of the N(0, beta^2) weight (used by ``"gauss-hermite"`` and custom pairs;
+        validated by the caller).
+    exact_error : str, optional
+        When given, ``"exact"`` is not available and this is the ValueError's message.
+    preset_beta : bool, default False
+        ``True``: the LeJEPA presets raise ValueError unless ``beta == 1`` (they fix the
+        weight ``exp(-t^2/2)``); ``False``: `beta` is ignored by them.
+
+    Returns
+    -------
+    kind : {"exact", "auto", "rule"}
+    rule : QuadratureRule or None
+        The resolved rule for ``kind == "rule"``; None for ``"exact"``/``"auto"``,
+        whose rule depends on the data (``get_rule("auto", beta, spread=...)``).
+
+    Examples
+    --------
+    >>> from normtest.ecf.rules import check_quadrature
+    >>> kind, rule = check_quadrature("gauss-hermite", 1.0)
+    >>> print(kind, rule.name, rule.nodes.size)
+    rule gauss-hermite 64
+    """
+    if isinstance(quadrature, str):
+        if quadrature not in QUADRATURE_NAMES:
+            raise _invalid(quadrature)
+        if quadrature == "exact" and exact_error is not None:
+            raise ValueError(exact_error)
+        if quadrature in ("exact", "auto"):
+            return quadrature, None
+        if quadrature in PRESETS and preset_beta and beta != 1.0:
+            raise ValueError(
+                f"`beta` must be 1.0 with quadrature={quadrature!r}: the LeJEPA presets fix the weight "
+                f"exp(-t^2/2). Got beta={beta} instead (use quadrature='auto' for another width)."
+            )
+        return "rule", get_rule(quadrature, beta)
+    if isinstance(quadrature, (QuadratureRule, tuple, list)):
+        return "rule", get_rule(quadrature, beta)
+    raise _invalid(quadrature)
 
 
 def get_rule(quadrature, beta: float = 1.0, *, spread: float | None = None) -> QuadratureRule:
@@ -293,7 +353,8 @@ def get_rule(quadrature, beta: float = 1.0, *, spread: float | None = None) -> Q
     ``"auto"`` needs ``spread`` (an upper bound on ``|x_i|``) and returns
     :func:`auto_rule`; ``"lejepa"``/``"paper"`` are the LeJEPA presets (LeJEPA
     scale, `beta` ignored); ``"gauss-hermite"`` a Gauss–Hermite rule for the
-    N(0, beta^2) weight. ``"exact"`` is not a rule and is handled by callers.
+    N(0, beta^2) weight. ``"exact"`` is not a rule: validate arguments with
+    :func:`check_quadrature`, which handles it.
     """
     if isinstance(quadrature, QuadratureRule):
         return quadrature
@@ -308,13 +369,7 @@ def get_rule(quadrature, beta: float = 1.0, *, spread: float | None = None) -> Q
             return paper_rule()
         if quadrature == "gauss-hermite":
             return gauss_hermite_rule(beta=beta)
-        raise ValueError(
-            "`quadrature` must be one of 'auto', 'exact', 'lejepa', 'paper', 'gauss-hermite', a "
-            f"QuadratureRule or a (nodes, weights) pair. Got {quadrature!r} instead."
-        )
+        raise _invalid(quadrature)
     if isinstance(quadrature, (tuple, list)) and len(quadrature) == 2:
         return custom_rule(*quadrature)
-    raise TypeError(
-        "`quadrature` must be a str preset, a QuadratureRule or a (nodes, weights) pair. "
-        f"Got {quadrature!r} instead."
-    )
+    raise _invalid(quadrature)

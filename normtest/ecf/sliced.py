@@ -14,7 +14,6 @@ random directions by their exact average over the sphere (a ``1F1`` kernel).
 """
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,10 +33,14 @@ from .._validate import (
 from ..null import MonteCarlo, check_method, monte_carlo_null
 from .._matrix import _as_matrix, _drop_nan_rows, _whitener, _check_directions, _null_batch
 from ._stream import _projected_sums, _max_row_norm
+from .rules import auto_rule, check_quadrature
 from .sliced_laws import _null_rule, _simulate_sliced
 from ._sliced_dispatch import asymptotic_pvalue, null_moments, _gamma_null, _gram_key, _rule_key
 
-__all__ = ["sliced_epps_pulley", "SlicedResult"]
+__all__ = ["sliced_epps_pulley", "SlicedResult", "sliced_pvalue"]
+
+_NO_EXACT = ("`quadrature='exact'` is not available for the sliced test; use 'auto' "
+             "(exact to ~1e-10) or directions='all'.")
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -65,26 +68,6 @@ class SlicedResult(TestResult):
     directions: Any = field(default=None, repr=False, metadata={"record": False})
     null_moments: Any = field(default=None, repr=False)
     quadrature: Any = field(default=None, repr=False)
-
-
-def _resolve_rule(quadrature, beta, spread):
-    from .rules import QuadratureRule, get_rule
-
-    if isinstance(quadrature, str) and quadrature in ("lejepa", "paper") and beta != 1.0:
-        raise ValueError(
-            f"`beta` must be 1.0 with quadrature={quadrature!r}: the LeJEPA presets fix the weight "
-            f"exp(-t^2/2). Got beta={beta} instead (use quadrature='auto' for another width)."
-        )
-    if isinstance(quadrature, str) and quadrature == "exact":
-        raise ValueError("`quadrature='exact'` is not available for the sliced test; use 'auto' "
-                         "(exact to ~1e-10) or directions='all'.")
-    if not isinstance(quadrature, (str, QuadratureRule, tuple, list)):
-        raise TypeError(
-            "`quadrature` must be 'auto', 'lejepa', 'paper', 'gauss-hermite', a QuadratureRule or a "
-            f"(nodes, weights) pair. Got {quadrature!r} instead."
-        )
-    return get_rule(quadrature, beta, spread=spread)
-
 
 
 # ---------------------------------------------------------------------------
@@ -230,8 +213,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     else:
         A, source = _check_directions(directions, D, n_slices, gen)
     M = 0 if A is None else A.shape[1]
-    if isinstance(quadrature, str):
-        check_choice(quadrature, "quadrature", ("auto", "lejepa", "paper", "gauss-hermite", "exact"))
+    kind, rule = check_quadrature(quadrature, beta, exact_error=_NO_EXACT, preset_beta=True)
     Xc = _drop_nan_rows(X, nan_policy)
     settings = {"n_slices": M, "directions": source, "beta": beta, "reduction": reduction, "dim": D}
     common = dict(standardize=standardize, test="sliced_epps_pulley", columns=columns, directions=A,
@@ -253,68 +235,20 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     if all_dirs:
         return _all_directions(Xc, offset, W, beta, method, gen, n, settings, common)
 
-    spread = _max_row_norm(Xc, offset, W) if (isinstance(quadrature, str) and quadrature == "auto") else None
-    rule = _resolve_rule(quadrature, beta, spread)
+    spread = None
+    if kind == "auto":
+        spread = _max_row_norm(Xc, offset, W)
+        rule = auto_rule(spread, beta)
     B = A if W is None else W @ A
     C, S = _projected_sums(Xc, B, rule, offset=offset)
     slice_stats = rule.statistic(C, S, np.full(M, float(n)))
-    stat = {"mean": lambda s: s.mean(axis=-1), "max": lambda s: s.max(axis=-1),
-            "none": lambda s: s}[reduction](slice_stats)
     settings["quadrature"] = rule.describe()
-    if method == "none":  # the statistic alone
-        return SlicedResult(statistic=stat, pvalue=np.full(np.shape(stat), np.nan)[()], n=n, method="none",
-                            settings=settings, slice_statistics=slice_stats, quadrature=rule.describe(),
-                            **common)
-    nrule = _null_rule(rule, beta)
-    A_mom = A if reduction == "mean" else np.ones((1, 1))  # "max"/"none": one slice's moments
-    mom = null_moments(A_mom, nrule, standardize, n)
-    pvalue_se = None
-    if isinstance(method, MonteCarlo):
-        factor = None
-        if not standardize and M <= D:
-            gram = A.T @ A
-            try:
-                factor = np.linalg.cholesky(gram)
-            except np.linalg.LinAlgError:
-                vals, vecs = np.linalg.eigh(gram)
-                factor = vecs * np.sqrt(np.clip(vals, 0, None))
-        if rule.name == "auto":
-            def rule_for(P, _b=beta, _s=spread):
-                from .rules import auto_rule
-
-                return auto_rule(max(_s, float(np.abs(P).max())), _b)
-        else:
-            def rule_for(P, _r=rule):
-                return _r
-        red = {"mean": lambda s: s.mean(axis=-1), "max": lambda s: s.max(axis=-1),
-               "none": lambda s: s.reshape(-1)}[reduction]
-        key = ("sliced_epps_pulley", n, D, _gram_key(A), _rule_key(rule) if rule.name != "auto" else "auto",
-               beta, reduction, standardize)
-        override = gen if method.rng is None else None
-        sim = _simulate_sliced(n, A, rule_for, red, standardize, factor, M if reduction == "none" else 1)
-        null = monte_carlo_null(key, sim, method,
-                                values_per_resample=n * max(M, D),
-                                params={"test": "sliced_epps_pulley", "n": n},
-                                rng_override=override)
-        pvalue = null.sf(stat)
-        pvalue_se = null.pvalue_se(stat)
-        label = "monte-carlo"
-    else:
-        pvalue, null, label = asymptotic_pvalue(stat, A, nrule, standardize, reduction, mom, n)
+    stat, pvalue, pvalue_se, null, label, mom = sliced_pvalue(
+        slice_stats, n, A, rule, beta=beta, spread=spread, standardize=standardize, reduction=reduction,
+        method=method, gen=gen)
     return SlicedResult(statistic=stat, pvalue=np.asarray(pvalue)[()], n=n, method=label, null=null,
                         settings=settings, pvalue_se=pvalue_se, slice_statistics=slice_stats,
                         null_moments=mom, quadrature=rule.describe(), **common)
-
-
-def _all_statistic(Y, beta):
-    from ..multivariate._kernels import allslice_pair_rowsums, hyp1f1_half_neg_vec
-
-    n, d = Y.shape
-    b2 = beta * beta
-    pair = float(np.sum(allslice_pair_rowsums(Y, b2, 0.5 * d)))
-    sq = np.einsum("ij,ij->i", Y, Y)
-    single = float(np.sum(hyp1f1_half_neg_vec(b2 / (2.0 * (1.0 + b2)) * sq, 0.5 * d)))
-    return (n + 2.0 * pair) / n - 2.0 / math.sqrt(1.0 + b2) * single + n / math.sqrt(1.0 + 2.0 * b2)
 
 
 def _all_directions(X, offset, W, beta, method, gen, n, settings, common):
@@ -322,7 +256,9 @@ def _all_directions(X, offset, W, beta, method, gen, n, settings, common):
     if W is not None:
         Y = (Y - offset) @ W
     D = Y.shape[1]
-    stat = _all_statistic(Y, beta)
+    from ..multivariate._kernels import kernel_statistic
+
+    stat = kernel_statistic(Y, beta, "all")
     standardize = common["standardize"]
     settings["quadrature"] = None
     if method == "none":  # the statistic alone
@@ -360,3 +296,63 @@ def _all_directions(X, offset, W, beta, method, gen, n, settings, common):
                         null_moments=mom, quadrature=None, **common)
 
 
+def sliced_pvalue(slice_stats, n, A, rule, *, beta, spread, standardize, reduction, method, gen):
+    """The one p-value dispatch of the sliced test, from the slice statistics (any engine).
+
+    Parameters
+    ----------
+    slice_stats : ndarray, shape (M,)
+        The statistic of every slice under `rule` (``rule.statistic`` of the slice sums).
+    n : int
+        Sample size. A : ndarray, shape (D, M): the unit directions.
+    rule : QuadratureRule
+        The rule the statistics were computed with (for ``"auto"``, with its `spread`).
+    beta, spread, standardize, reduction, method, gen
+        As validated by :func:`sliced_epps_pulley` (`gen`: the Generator of `rng`, used by
+        Monte Carlo when ``method.rng`` is None).
+
+    Returns
+    -------
+    statistic, pvalue, pvalue_se, null, method_label, null_moments
+    """
+    M = A.shape[1]
+    D = A.shape[0]
+    stat = {"mean": lambda s: s.mean(axis=-1), "max": lambda s: s.max(axis=-1),
+            "none": lambda s: s}[reduction](slice_stats)
+    nrule = _null_rule(rule, beta)
+    if method == "none":  # the statistic alone
+        return stat, np.full(np.shape(stat), np.nan)[()], None, None, "none", None
+    A_mom = A if reduction == "mean" else np.ones((1, 1))  # "max"/"none": one slice's moments
+    mom = null_moments(A_mom, nrule, standardize, n)
+    pvalue_se = None
+    if isinstance(method, MonteCarlo):
+        factor = None
+        if not standardize and M <= D:
+            gram = A.T @ A
+            try:
+                factor = np.linalg.cholesky(gram)
+            except np.linalg.LinAlgError:
+                vals, vecs = np.linalg.eigh(gram)
+                factor = vecs * np.sqrt(np.clip(vals, 0, None))
+        if rule.name == "auto":
+            def rule_for(P, _b=beta, _s=spread):
+                return auto_rule(max(_s, float(np.abs(P).max())), _b)
+        else:
+            def rule_for(P, _r=rule):
+                return _r
+        red = {"mean": lambda s: s.mean(axis=-1), "max": lambda s: s.max(axis=-1),
+               "none": lambda s: s.reshape(-1)}[reduction]
+        key = ("sliced_epps_pulley", n, D, _gram_key(A), _rule_key(rule) if rule.name != "auto" else "auto",
+               beta, reduction, standardize)
+        override = gen if method.rng is None else None
+        sim = _simulate_sliced(n, A, rule_for, red, standardize, factor, M if reduction == "none" else 1)
+        null = monte_carlo_null(key, sim, method,
+                                values_per_resample=n * max(M, D),
+                                params={"test": "sliced_epps_pulley", "n": n},
+                                rng_override=override)
+        pvalue = null.sf(stat)
+        pvalue_se = null.pvalue_se(stat)
+        label = "monte-carlo"
+    else:
+        pvalue, null, label = asymptotic_pvalue(stat, A, nrule, standardize, reduction, mom, n)
+    return stat, pvalue, pvalue_se, null, label, mom

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
-from .rules import QuadratureRule, auto_rule, get_rule
-from .._result import TestResult
-from .._validate import DegenerateDataWarning, check_bool, check_float, vectorize_1d
-from ..null import MonteCarlo, check_method, monte_carlo_null
+from .core import rows_statistic, standardize_rows
+from .inference import EppsPulleyResult, check_args, epps_pulley_result, pvalue, quadrature_record
+from .rules import auto_rule
+from .._validate import DegenerateDataWarning, vectorize_1d
 
 __all__ = ["epps_pulley", "EppsPulleyResult"]
 
@@ -19,40 +18,9 @@ _FAR_MAX = 512              # at most this many far points are handled pairwise
 _PAIR_COST = 2.5            # cost of one pair term relative to one ECF node (measured, see docs)
 
 
-@dataclass(frozen=True, repr=False, eq=False)
-class EppsPulleyResult(TestResult):
-    """Result of :func:`epps_pulley`: a `TestResult` plus the quadrature used.
-
-    Attributes
-    ----------
-    quadrature : dict
-        The rule actually used: ``rule`` ("exact", "auto", "lejepa", "paper" or
-        "custom"), its scale, node count, step and aliasing period ``2*pi/step``,
-        and for "auto"/"exact" on the ECF route the radius beyond which points
-        were treated in closed form (``far_radius``) and how many were
-        (``n_far``, per column).
-    """
-
-    quadrature: dict = None
-
-
 # ---------------------------------------------------------------------------
 # statistic cores (rows of Y are samples; Y is what the statistic sees)
 # ---------------------------------------------------------------------------
-
-def _standardize_rows(X):
-    """(X - mean) / sd with the divisor-n sd; rows with sd == 0 give NaN rows and a flag."""
-    mean = X.mean(axis=1, keepdims=True)
-    Z = X - mean
-    sd = np.sqrt(np.mean(Z * Z, axis=1, keepdims=True))
-    # relative test for a constant row (rounding can leave a tiny sd)
-    scale = np.maximum(np.abs(mean), np.max(np.abs(X), axis=1, keepdims=True))
-    degenerate = (sd <= 1e-13 * scale).ravel() | (sd == 0).ravel()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        Y = Z / sd
-    Y[degenerate] = np.nan
-    return Y, degenerate
-
 
 def _far_radius(A, beta, allow_far=True):
     """Radius R minimising the total work m K(R) + cost * #{|y| > R} over all rows.
@@ -130,13 +98,6 @@ def _exact_ecf(Y, beta, allow_far=True):
     return T, rule, R, n_far
 
 
-def _rule_stat(Y, rule: QuadratureRule):
-    from ._kernels import ecf_sums_rows
-
-    C, S = ecf_sums_rows(Y, rule.nodes, step=rule.lattice_step)
-    return rule.statistic(C, S, np.full(Y.shape[0], float(Y.shape[1])))
-
-
 def _statistic(Y, beta, kind, rule):
     """Statistic of each row; kind in {'exact', 'auto', 'rule'}. Returns (T, info)."""
     n = Y.shape[1]
@@ -147,54 +108,10 @@ def _statistic(Y, beta, kind, rule):
     if kind in ("exact", "auto"):
         T, r, R, n_far = _exact_ecf(Y, beta)
         info = {"rule": kind, "algorithm": "ECF with auto rule, far points in closed form",
-                **r.describe(), "far_radius": R, "n_far": n_far}
+                **r.describe(), "far_radius": R}
         info["rule"] = kind
         return T, info
-    return _rule_stat(Y, rule), rule.describe()
-
-
-def _mc_statistic(X, standardize, beta, kind, rule):
-    """Statistic of simulated rows (the ECF route even for 'exact': equal to ~1e-10)."""
-    if standardize:
-        X, _ = _standardize_rows(X)
-    if kind in ("exact", "auto"):
-        # N(0, 1) samples: no far outliers, so skip the radius search
-        return _exact_ecf(X, beta, allow_far=False)[0]
-    return _rule_stat(X, rule)
-
-
-# ---------------------------------------------------------------------------
-# validation
-# ---------------------------------------------------------------------------
-
-def _epps_pulley_iv(standardize, beta, quadrature, method):
-    standardize = check_bool(standardize, "standardize")
-    beta = check_float(beta, "beta", low=0.0, high=None)
-    rule = None
-    if isinstance(quadrature, str):
-        if quadrature in ("exact", "auto"):
-            kind = quadrature
-        elif quadrature in ("lejepa", "paper"):
-            kind = "rule"
-            rule = get_rule(quadrature)
-        else:
-            raise ValueError(
-                "`quadrature` must be 'auto', 'exact', 'lejepa', 'paper', a QuadratureRule or a "
-                f"(nodes, weights) pair. Got {quadrature!r} instead."
-            )
-    elif isinstance(quadrature, (QuadratureRule, tuple, list)):
-        kind = "rule"
-        rule = get_rule(quadrature, beta)
-    else:
-        raise TypeError(
-            "`quadrature` must be a str ('auto', 'exact', 'lejepa', 'paper'), a QuadratureRule or a "
-            f"(nodes, weights) pair. Got {quadrature!r} instead."
-        )
-    method = check_method(method, allowed=("asymptotic", "table", "none"))
-    if method == "table" and not (kind in ("exact", "auto") and beta == 1.0):
-        raise ValueError("`method`='table' is available only for beta=1.0 with quadrature "
-                         f"'auto' or 'exact'. Got beta={beta!r}, quadrature={quadrature!r} instead.")
-    return standardize, beta, kind, rule, method
+    return rows_statistic(Y, rule), rule.describe()
 
 
 # ---------------------------------------------------------------------------
@@ -237,6 +154,9 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
           trapezoid, weight ``exp(-t^2/2)``), on LeJEPA's scale
           (``sqrt(2 pi) T_{n,1}`` in the exact limit).
         - ``"paper"``: the LeJEPA paper's rule (``linspace(-5, 5, 17)``), same scale.
+        - ``"gauss-hermite"``: a 128-point Gauss–Hermite rule for the
+          N(0, beta^2) weight (64 folded nodes, Henze scale), as in
+          :func:`normtest.sliced_epps_pulley` and the torch backend.
         - ``(nodes, weights)`` or a ``QuadratureRule``: effective weights
           (quadrature weight times weight function) at the nodes; negative
           nodes are folded onto ``|t|``.
@@ -302,14 +222,15 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     >>> print(round(res.statistic, 4), round(res.quadrature["period"], 2), res.method)
     2.7594 33.51 asymptotic
     """
-    standardize, beta, kind, rule, method = _epps_pulley_iv(standardize, beta, quadrature, method)
+    standardize, beta, kind, rule, method = check_args(standardize, beta, quadrature, method)
     degenerate_seen = []
     infos = []
+    groups = []
 
     def compute(data):
         m, n = data.shape
         if standardize:
-            Y, degenerate = _standardize_rows(data)
+            Y, degenerate = standardize_rows(data)
         else:
             Y, degenerate = data, np.zeros(m, dtype=bool)
         if degenerate.any():
@@ -320,15 +241,12 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
         if ok.any():
             T_ok, info = _statistic(np.ascontiguousarray(Y[ok]), beta, kind, rule)
             T[ok] = T_ok
-            if "n_far" in info:
-                nf = np.zeros(m, dtype=np.int64)
-                nf[ok] = info["n_far"]
-                info["n_far"] = nf
         infos.append(info)
-        pvalue, se, null, how = _pvalue(T, n, standardize, beta, kind, rule, method)
-        out = {"statistic": T, "pvalue": pvalue, "_meta": {"null": null, "method": how}}
-        if se is not None:
-            out["pvalue_se"] = se
+        res = pvalue(T, n, standardize=standardize, beta=beta, kind=kind, rule=rule, method=method)
+        groups.append(res)
+        out = {"statistic": T, "pvalue": res.pvalue}
+        if res.se is not None:
+            out["pvalue_se"] = res.se
         return out
 
     min_n = 3 if standardize else 2
@@ -337,86 +255,6 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     if degenerate_seen:
         warnings.warn("epps_pulley: a sample has zero variance; its statistic and p-value are NaN.",
                       DegenerateDataWarning, stacklevel=2)
-    metas = res["meta"]
-    methods = sorted({m_["method"] for m_ in metas})
-    how = methods[0] if len(methods) == 1 else "+".join(methods) if methods else _describe_method(method)
-    nulls = [m_["null"] for m_ in metas]
-    if len(nulls) == 1:
-        null = nulls[0]
-    elif not nulls:
-        null = None
-    else:
-        null = np.empty(len(nulls), dtype=object)
-        null[:] = nulls
-    quad = _quadrature_record(kind, rule, infos, res)
-    settings = {"beta": beta, "quadrature": quad.get("rule"), "axis": axis, "nan_policy": nan_policy}
-    if isinstance(method, MonteCarlo):
-        settings.update(method.settings())
-    seed = None
-    if isinstance(method, MonteCarlo) and nulls:
-        seed = getattr(nulls[0], "seed", None)
-    return EppsPulleyResult(
-        statistic=res["statistic"], pvalue=res["pvalue"], n=res["n"], standardize=standardize,
-        method=how, null=null, test="epps_pulley", settings=settings,
-        pvalue_se=res.get("pvalue_se"), seed=seed, quadrature=quad,
-    )
-
-
-def _describe_method(method):
-    if isinstance(method, MonteCarlo):
-        return "monte-carlo"
-    return method or "table"
-
-
-def _quadrature_record(kind, rule, infos, res):
-    if kind == "rule":
-        return rule.describe()
-    merged = {"rule": kind}
-    for info in infos:
-        if not info:
-            continue
-        for k, v in info.items():
-            if k in ("n_far",):
-                continue
-            if k in ("n_nodes", "far_radius", "spread", "t_max") and k in merged:
-                merged[k] = max(merged[k], v)
-            elif k == "step" and k in merged:
-                merged[k] = min(merged[k], v)
-            else:
-                merged[k] = v
-        merged["rule"] = kind
-    if "step" in merged:
-        merged["period"] = 2.0 * np.pi / merged["step"]
-    return merged
-
-
-def _pvalue(T, n, standardize, beta, kind, rule, method):
-    """p-values of one group of equal n. Returns (p, se, null, method string)."""
-    from .laws import asymptotic_null, table_null
-
-    if method == "none":  # the statistic alone
-        return np.full(np.shape(T), np.nan), None, None, "none"
-    if isinstance(method, MonteCarlo):
-        key = ("epps_pulley", n, standardize, beta, kind if kind != "rule" else
-               ("rule", rule.nodes.tobytes(), rule.weights.tobytes()))
-
-        def simulate(size, gen):
-            X = gen.standard_normal((size, n))
-            return _mc_statistic(X, standardize, beta, "auto" if kind != "rule" else "rule", rule)
-
-        params = {"test": "epps_pulley", "n": n, "standardize": standardize, "beta": beta,
-                  "statistic": "exact" if kind != "rule" else rule.name}
-        null = monte_carlo_null(key, simulate, method, values_per_resample=n, params=params)
-        p = np.asarray(null.sf(T), dtype=float)
-        return p, np.asarray(null.pvalue_se(T), dtype=float), null, "monte-carlo"
-    default_ok = kind in ("exact", "auto") and beta == 1.0
-    if method in (None, "table") and default_ok:
-        null = table_null(n, standardize)
-        if null is not None:
-            return np.asarray(null.sf(T), dtype=float), None, null, "table"
-        if method == "table":
-            raise ValueError(f"No finite-n table covers n={n}.")
-    null = asymptotic_null(beta, standardize, None if kind != "rule" else rule)
-    p = np.asarray(null.sf(T), dtype=float)
-    return p, None, null, "asymptotic"
-
+    return epps_pulley_result(res["statistic"], res["pvalue"], res["n"], groups, standardize=standardize,
+                              beta=beta, method=method, quadrature=quadrature_record(kind, rule, infos),
+                              pvalue_se=res.get("pvalue_se"), axis=axis, nan_policy=nan_policy)

@@ -130,35 +130,14 @@ class ECDFResult:
         Returns
         -------
         ax : matplotlib Axes
+
+        See Also
+        --------
+        normtest.plotting.draw_ecdf : the drawing itself.
         """
-        if band is not None:
-            band = self.confidence_band(confidence_level, kind=band)
-        if ax is None:
-            try:
-                import matplotlib.pyplot as plt
-            except ImportError as exc:  # pragma: no cover - depends on the environment
-                raise ImportError(
-                    "ECDFResult.plot needs matplotlib: pip install matplotlib (or normtest[plot])."
-                ) from exc
-            ax = plt.gca()
-        x = self.support
-        if x.size:
-            span = x[-1] - x[0]
-            pad = 0.05 * span if span > 0 else 0.5
-            xs = np.concatenate([[x[0] - pad], x, [x[-1] + pad]])
-            ys = np.concatenate([[0.0], self.probabilities, [self.probabilities[-1]]])
-        else:  # pragma: no cover - an ECDF always has at least one point
-            xs = ys = np.array([])
-        if band is not None and x.size:
-            xb = np.concatenate([x, [xs[-1]]])
-            ax.fill_between(xb, np.append(band.low, band.low[-1]), np.append(band.high, band.high[-1]),
-                            step="post", alpha=0.25, linewidth=0,
-                            label=f"{100 * band.confidence_level:g}% {band.kind} band")
-        kwargs.setdefault("label", "ECDF")
-        ax.step(xs, ys, where="post", **kwargs)
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_ylabel("cumulative probability")
-        return ax
+        from ..plotting import draw_ecdf  # matplotlib lives in the plotting layer
+
+        return draw_ecdf(self, ax=ax, band=band, confidence_level=confidence_level, **kwargs)
 
 
 def ecdf(x, *, nan_policy="propagate"):

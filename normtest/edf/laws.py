@@ -27,7 +27,8 @@ import math
 import numpy as np
 from scipy.special import gammaln, kve
 
-from ..null import AnalyticNull
+from .._cache import memoize
+from ..null import AnalyticNull, invert_cdf
 
 __all__ = [
     "cvm_cdf",
@@ -155,7 +156,7 @@ _AD_XMIN = 0.02  # P(A² <= 0.02) < 1e-50
 _AD_XMAX = 60.0  # 1 - P(A² <= 60) < 1e-24
 
 
-@functools.lru_cache(maxsize=1)
+@memoize(1)
 def _gl_theta(k: int = 160):
     nodes, weights = np.polynomial.legendre.leggauss(k)
     half = 0.25 * math.pi
@@ -299,36 +300,7 @@ def stephens_sf(test: str, stat, n):
 # Null objects
 # ---------------------------------------------------------------------------
 
-def _bisect_ppf(cdf, q, lo, hi, iters=200):
-    """inf{x in [lo, hi] : cdf(x) >= q}, vectorised bisection on a monotone ``cdf``.
-
-    q = 0 gives ``lo``; q above ``cdf(hi)`` gives +inf; NaN or q outside [0, 1] gives NaN.
-    """
-    q = np.asarray(q, dtype=float)
-    flat = q.reshape(-1)
-    out = np.full(flat.shape, np.nan)
-    valid = (flat >= 0) & (flat <= 1)
-    a = np.full(flat.shape, float(lo))
-    b = np.full(flat.shape, float(hi))
-    top = np.asarray(cdf(np.array([hi])), dtype=float)[0]
-    over = valid & (flat > top)
-    work = valid & ~over & (flat > 0)
-    idx = np.flatnonzero(work)
-    a_w, b_w, q_w = a[idx], b[idx], flat[idx]
-    for _ in range(iters):
-        mid = 0.5 * (a_w + b_w)
-        ge = np.asarray(cdf(mid), dtype=float) >= q_w
-        b_w = np.where(ge, mid, b_w)
-        a_w = np.where(ge, a_w, mid)
-        if np.all(b_w - a_w <= 1e-14 * np.maximum(1.0, b_w)):
-            break
-    out[idx] = b_w
-    out[valid & (flat == 0)] = lo
-    out[over] = np.inf
-    return _scalarize(out.reshape(q.shape))
-
-
-@functools.lru_cache(maxsize=256)
+@memoize(256)
 def cvm_null(n, asymptotic: bool = False) -> AnalyticNull:
     """The simple-hypothesis W² law: Csörgő–Faraway at ``n``, or the limit."""
     nn = None if asymptotic else int(n)
@@ -338,12 +310,12 @@ def cvm_null(n, asymptotic: bool = False) -> AnalyticNull:
     sf = functools.partial(cvm_sf, n=nn)
     name = "cvm-limit" if nn is None else "cvm-csorgo-faraway"
     return AnalyticNull(
-        name, sf=sf, cdf=cdf, ppf=lambda q: _bisect_ppf(cdf, q, lo, hi), support=(lo, hi),
+        name, sf=sf, cdf=cdf, ppf=lambda q: invert_cdf(cdf, q, lo, hi), support=(lo, hi),
         params={"n": None if nn is None else nn, "hypothesis": "simple"},
     )
 
 
-@functools.lru_cache(maxsize=256)
+@memoize(256)
 def ad_null(n, asymptotic: bool = False) -> AnalyticNull:
     """The simple-hypothesis A² law: the limit with Marsaglia's errfix at ``n``, or the limit."""
     nn = None if asymptotic else int(n)
@@ -351,12 +323,12 @@ def ad_null(n, asymptotic: bool = False) -> AnalyticNull:
     sf = functools.partial(ad_sf, n=nn)
     name = "ad-limit" if nn is None else "ad-marsaglia"
     return AnalyticNull(
-        name, sf=sf, cdf=cdf, ppf=lambda q: _bisect_ppf(cdf, q, 0.0, _AD_XMAX), support=(0.0, _AD_XMAX),
+        name, sf=sf, cdf=cdf, ppf=lambda q: invert_cdf(cdf, q, 0.0, _AD_XMAX), support=(0.0, _AD_XMAX),
         params={"n": nn, "hypothesis": "simple"},
     )
 
 
-@functools.lru_cache(maxsize=256)
+@memoize(256)
 def stephens_null(test: str, n: int) -> AnalyticNull:
     """Stephens' composite law of A² or W² at sample size ``n`` (as a law of the unmodified statistic)."""
     n = int(n)
@@ -371,7 +343,7 @@ def stephens_null(test: str, n: int) -> AnalyticNull:
 
     return AnalyticNull(
         f"{'ad' if test == 'anderson' else 'cvm'}-stephens",
-        sf=sf, cdf=cdf, ppf=lambda q: _bisect_ppf(cdf, q, 0.0, top), support=(0.0, top),
+        sf=sf, cdf=cdf, ppf=lambda q: invert_cdf(cdf, q, 0.0, top), support=(0.0, top),
         params={"n": n, "hypothesis": "composite", "ddof": 1},
     )
 
@@ -384,7 +356,7 @@ _DURBIN_NODES = 400
 _DURBIN_KEEP = 100
 
 
-@functools.lru_cache(maxsize=2)
+@memoize(2)
 def durbin_eigenvalues(test: str, nodes: int = _DURBIN_NODES):
     """Eigenvalues (descending) and trace of the composite limit operator (docs/theory.md §5).
 
@@ -409,7 +381,7 @@ def durbin_eigenvalues(test: str, nodes: int = _DURBIN_NODES):
     return lam, trace
 
 
-@functools.lru_cache(maxsize=2)
+@memoize(2)
 def composite_limit_null(test: str):
     """The n = ∞ law of the composite A² or W²: Σ λ_k χ²₁ over Durbin's eigenvalues (Imhof).
 

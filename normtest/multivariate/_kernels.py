@@ -1,9 +1,14 @@
 """numba kernels for the multivariate statistics (private; imported lazily).
 
-* BHEP / Henze–Zirkler: the O(n^2) double sum of docs/theory.md §2, streamed row by
-  row (no n x n matrix: memory O(n)), pairs ``j < k`` only.
-* The all-directions sliced statistic (docs/theory.md §6.2): the same double sum with
-  the kernel ``1F1(1/2; d/2; -beta^2 |x_j - x_k|^2 / 2)``.
+One pair-sum kernel, parameterised by its kernel function ``kernel(z, b)`` (a numba
+function passed as an argument, compiled once per kernel):
+
+* BHEP / Henze–Zirkler (docs/theory.md §2): ``exp(-z)`` at ``z = beta^2 |x_j - x_k|^2 / 2``;
+* the all-directions sliced statistic (docs/theory.md §6.2): ``1F1(1/2; d/2; -z)``.
+
+The double sum is streamed row by row (no n x n matrix: memory O(n)), pairs ``j < k``
+only; :func:`kernel_statistic` is the statistic of one sample, :func:`statistic_batch`
+that of many (Monte-Carlo replicates).
 
 Determinism: every parallel loop writes one output slot per iteration (a row
 sum, or one replicate's statistic) and the final reduction is serial, so the
@@ -35,57 +40,10 @@ def _sqdist(Y, j, k):
     return s
 
 
-@njit(cache=_CACHE, fastmath=_FASTMATH, parallel=True)
-def bhep_pair_rowsums(Y, beta2):
-    """Row sums ``r_j = sum_{k > j} exp(-beta2 |Y_j - Y_k|^2 / 2)`` (float64, shape (n,))."""
-    n = Y.shape[0]
-    out = np.zeros(n)
-    half = (n + 1) // 2
-    for i in prange(half):
-        out[i] = _bhep_row(Y, i, beta2)
-        j = n - 1 - i
-        if j != i:
-            out[j] = _bhep_row(Y, j, beta2)
-    return out
-
-
 @njit(cache=_CACHE, fastmath=_FASTMATH)
-def _bhep_row(Y, j, beta2):
-    s = 0.0
-    for k in range(j + 1, Y.shape[0]):
-        s += math.exp(-0.5 * beta2 * _sqdist(Y, j, k))
-    return s
-
-
-@njit(cache=_CACHE, fastmath=_FASTMATH)
-def _bhep_one(Y, beta2):
-    """T_{n,beta} of one (already standardised) sample, serial."""
-    n, d = Y.shape
-    pair = 0.0
-    for j in range(n):
-        s = 0.0
-        for k in range(j + 1, n):
-            s += math.exp(-0.5 * beta2 * _sqdist(Y, j, k))
-        pair += s
-    c1 = beta2 / (2.0 * (1.0 + beta2))
-    single = 0.0
-    for j in range(n):
-        r = 0.0
-        for c in range(d):
-            r += Y[j, c] * Y[j, c]
-        single += math.exp(-c1 * r)
-    return ((n + 2.0 * pair) / n - 2.0 * (1.0 + beta2) ** (-0.5 * d) * single
-            + n * (1.0 + 2.0 * beta2) ** (-0.5 * d))
-
-
-@njit(cache=_CACHE, fastmath=_FASTMATH, parallel=True)
-def bhep_batch(Ys, beta2):
-    """T_{n,beta} for each sample ``Ys[b]`` (shape (B, n, d)); one replicate per iteration."""
-    B = Ys.shape[0]
-    out = np.empty(B)
-    for b in prange(B):
-        out[b] = _bhep_one(Ys[b], beta2)
-    return out
+def gauss_kernel(z, b):
+    """BHEP's kernel ``exp(-z)`` at ``z = beta^2 |u|^2 / 2`` (`b` unused: same signature as 1F1)."""
+    return math.exp(-z)
 
 
 @njit(cache=_CACHE, fastmath=_FASTMATH)
@@ -127,55 +85,60 @@ def hyp1f1_half_neg(z, b):
     return math.exp(lognorm) * acc
 
 
-@njit(cache=_CACHE, fastmath=_FASTMATH, parallel=True)
-def allslice_pair_rowsums(X, beta2, b):
-    """Row sums ``r_j = sum_{k > j} 1F1(1/2; b; -beta2 |X_j - X_k|^2 / 2)``."""
-    n = X.shape[0]
-    out = np.zeros(n)
-    half = (n + 1) // 2
-    for i in prange(half):
-        out[i] = _allslice_row(X, i, beta2, b)
-        j = n - 1 - i
-        if j != i:
-            out[j] = _allslice_row(X, j, beta2, b)
-    return out
-
-
 @njit(cache=_CACHE, fastmath=_FASTMATH)
-def _allslice_row(X, j, beta2, b):
+def _pair_row(Y, j, beta2, kernel, b):
     s = 0.0
-    for k in range(j + 1, X.shape[0]):
-        s += hyp1f1_half_neg(0.5 * beta2 * _sqdist(X, j, k), b)
+    for k in range(j + 1, Y.shape[0]):
+        s += kernel(0.5 * beta2 * _sqdist(Y, j, k), b)
     return s
 
 
+@njit(cache=_CACHE, fastmath=_FASTMATH, parallel=True)
+def pair_rowsums(Y, beta2, kernel, b):
+    """Row sums ``r_j = sum_{k > j} kernel(beta2 |Y_j - Y_k|^2 / 2, b)`` (float64, shape (n,))."""
+    n = Y.shape[0]
+    out = np.zeros(n)
+    half = (n + 1) // 2
+    for i in prange(half):
+        out[i] = _pair_row(Y, i, beta2, kernel, b)
+        j = n - 1 - i
+        if j != i:
+            out[j] = _pair_row(Y, j, beta2, kernel, b)
+    return out
+
+
+@njit(cache=_CACHE)
+def combine(n, pair, single, c_single, c_const):
+    """The closed form of docs/theory.md §2 / §6.2 from its three parts:
+    ``(n + 2 pair) / n - 2 c_single single + n c_const`` (strict IEEE: no fused or re-associated
+    operations, so the value is the same from Python and from the batch kernel)."""
+    return (n + 2.0 * pair) / n - 2.0 * c_single * single + n * c_const
+
+
 @njit(cache=_CACHE, fastmath=_FASTMATH)
-def _allslice_one(X, beta2, b):
-    n, d = X.shape
+def _statistic_one(Y, beta2, kernel, b, c_single, c_const):
+    """The statistic of one (already standardised) sample, serial."""
+    n, d = Y.shape
     pair = 0.0
     for j in range(n):
-        s = 0.0
-        for k in range(j + 1, n):
-            s += hyp1f1_half_neg(0.5 * beta2 * _sqdist(X, j, k), b)
-        pair += s
+        pair += _pair_row(Y, j, beta2, kernel, b)
     c1 = beta2 / (2.0 * (1.0 + beta2))
     single = 0.0
     for j in range(n):
         r = 0.0
         for c in range(d):
-            r += X[j, c] * X[j, c]
-        single += hyp1f1_half_neg(c1 * r, b)
-    return ((n + 2.0 * pair) / n - 2.0 / math.sqrt(1.0 + beta2) * single
-            + n / math.sqrt(1.0 + 2.0 * beta2))
+            r += Y[j, c] * Y[j, c]
+        single += kernel(c1 * r, b)
+    return combine(n, pair, single, c_single, c_const)
 
 
 @njit(cache=_CACHE, fastmath=_FASTMATH, parallel=True)
-def allslice_batch(Xs, beta2, b):
-    """All-directions statistic (Henze scale) for each sample ``Xs[r]``."""
-    B = Xs.shape[0]
+def statistic_batch(Ys, beta2, kernel, b, c_single, c_const):
+    """The statistic of each sample ``Ys[r]`` (shape (B, n, d)); one replicate per iteration."""
+    B = Ys.shape[0]
     out = np.empty(B)
     for r in prange(B):
-        out[r] = _allslice_one(Xs[r], beta2, b)
+        out[r] = _statistic_one(Ys[r], beta2, kernel, b, c_single, c_const)
     return out
 
 
@@ -186,3 +149,37 @@ def hyp1f1_half_neg_vec(z, b):
         out[i] = hyp1f1_half_neg(z[i], b)
     return out
 
+
+# ---------------------------------------------------------------------------
+# the two statistics (Python entry points)
+# ---------------------------------------------------------------------------
+
+def kernel_of(kind, d, beta2):
+    """``(kernel, b, c_single, c_const)`` of BHEP (``kind="bhep"``, docs/theory.md §2) or of the
+    all-directions sliced statistic (``kind="all"``, §6.2) in dimension `d`."""
+    if kind == "bhep":
+        return gauss_kernel, 0.5 * d, (1.0 + beta2) ** (-0.5 * d), (1.0 + 2.0 * beta2) ** (-0.5 * d)
+    return hyp1f1_half_neg, 0.5 * d, 1.0 / math.sqrt(1.0 + beta2), 1.0 / math.sqrt(1.0 + 2.0 * beta2)
+
+
+def kernel_statistic(Y, beta, kind):
+    """The statistic of one sample ``Y`` (n, d), row sums in parallel (memory O(n))."""
+    Y = np.ascontiguousarray(Y, dtype=np.float64)
+    n, d = Y.shape
+    b2 = beta * beta
+    kernel, b, c_single, c_const = kernel_of(kind, d, b2)
+    pair = float(np.sum(pair_rowsums(Y, b2, kernel, b)))
+    z = b2 / (2.0 * (1.0 + b2)) * np.einsum("ij,ij->i", Y, Y)
+    single = float(np.sum(np.exp(-z) if kind == "bhep" else hyp1f1_half_neg_vec(z, b)))
+    return combine(n, pair, single, c_single, c_const)
+
+
+def bhep_batch(Ys, beta2):
+    """BHEP's T_{n,beta} of each sample ``Ys[r]`` (shape (B, n, d))."""
+    return statistic_batch(Ys, beta2, *kernel_of("bhep", Ys.shape[2], beta2))
+
+
+def allslice_batch(Xs, beta2, b):
+    """All-directions statistic (Henze scale) of each sample ``Xs[r]`` (``b = d / 2``)."""
+    kernel, _, c_single, c_const = kernel_of("all", Xs.shape[2], beta2)
+    return statistic_batch(Xs, beta2, kernel, b, c_single, c_const)

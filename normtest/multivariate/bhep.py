@@ -17,6 +17,7 @@ from .._validate import (
 )
 from ..null import AnalyticNull, MonteCarlo, check_method, monte_carlo_null
 from .._matrix import _as_matrix, _drop_nan_rows, _null_batch, _whitener
+from ..ecf.laws import composite_moments, simple_moments
 
 __all__ = ["bhep", "henze_zirkler"]
 
@@ -24,39 +25,6 @@ __all__ = ["bhep", "henze_zirkler"]
 # ---------------------------------------------------------------------------
 # public: BHEP and Henze–Zirkler
 # ---------------------------------------------------------------------------
-
-def _bhep_value(Y, beta):
-    from ._kernels import bhep_pair_rowsums
-
-    n, d = Y.shape
-    b2 = beta * beta
-    pair = float(np.sum(bhep_pair_rowsums(np.ascontiguousarray(Y, dtype=np.float64), b2)))
-    sq = np.einsum("ij,ij->i", Y, Y)
-    single = float(np.sum(np.exp(-b2 / (2.0 * (1.0 + b2)) * sq)))
-    return ((n + 2.0 * pair) / n - 2.0 * (1.0 + b2) ** (-0.5 * d) * single
-            + n * (1.0 + 2.0 * b2) ** (-0.5 * d))
-
-
-def _hz_moments(d, beta):
-    """Henze–Wagner limit mean and variance of T_{n,beta} under the composite null (docs/theory.md §4.2)."""
-    b2 = beta * beta
-    a = 1.0 + 2.0 * b2
-    w = (1.0 + b2) * (1.0 + 3.0 * b2)
-    mu = 1.0 - a ** (-d / 2) * (1.0 + d * b2 / a + d * (d + 2) * b2 * b2 / (2 * a * a))
-    s2 = (2.0 * (1.0 + 4.0 * b2) ** (-d / 2)
-          + 2.0 * a ** (-d) * (1.0 + 2.0 * d * b2**2 / a**2 + 3.0 * d * (d + 2) * b2**4 / (4.0 * a**4))
-          - 4.0 * w ** (-d / 2) * (1.0 + 3.0 * d * b2**2 / (2.0 * w) + d * (d + 2) * b2**4 / (2.0 * w**2)))
-    return mu, s2
-
-
-def _simple_bhep_moments(n, d, beta):
-    """Exact finite-n mean and variance of T_{n,beta} under N(0, I_d) (docs/theory.md §4.1)."""
-    b2 = beta * beta
-    c = (1.0 + 2.0 * b2) ** (-d / 2)
-    sl2 = (1.0 + 4.0 * b2) ** (-d / 2) - 2.0 * ((1.0 + b2) * (1.0 + 3.0 * b2)) ** (-d / 2) + c * c
-    var = 2.0 * (1.0 - 1.0 / n) * sl2 + 4.0 / n * (((1.0 + b2) * (1.0 + 3.0 * b2)) ** (-d / 2) - c * c)
-    return 1.0 - c, var
-
 
 def _lognormal_null(mu, s2, params):
     from scipy import stats
@@ -97,7 +65,9 @@ def _bhep_impl(X, beta, standardize, method, nan_policy, test, beta_rule):
             return TestResult(statistic=np.nan, pvalue=np.nan, n=n, standardize=True, method="none",
                               test=test, settings={"beta": beta, "dim": D})
         Y = (Y - offset) @ W
-    stat = _bhep_value(Y, beta)
+    from ._kernels import kernel_statistic
+
+    stat = kernel_statistic(Y, beta, "bhep")
     pvalue_se = None
     settings = {"beta": beta, "dim": D}
     if method == "none":  # the statistic alone
@@ -116,10 +86,10 @@ def _bhep_impl(X, beta, standardize, method, nan_policy, test, beta_rule):
         label = "monte-carlo"
     else:
         if standardize:
-            mu, s2 = _hz_moments(D, beta)
+            mu, s2 = composite_moments(D, beta)
             kind = "henze-wagner limit moments"
         else:
-            mu, s2 = _simple_bhep_moments(n, D, beta)
+            mu, s2 = simple_moments(n, D, beta)
             kind = "exact finite-n moments"
         null = _lognormal_null(mu, s2, {"n": n, "dim": D, "beta": beta, "moments": kind})
         pvalue = float(null.sf(stat))
