@@ -136,7 +136,7 @@ def main():
         _child(kind, int(N), int(D), int(M))
         return
     import normtest
-    from normtest.ecf.sliced_laws import _LIMIT_CACHE
+    from normtest.ecf._sliced_dispatch import _BLOCKS_CACHE, _LIMIT_CACHE
 
     cases = [(100_000, 512, 256), (100_000, 1024, 1024)]
     if args.quick:
@@ -155,6 +155,7 @@ def main():
 
         def full():
             _LIMIT_CACHE.clear()
+            _BLOCKS_CACHE.clear()
             return normtest.sliced_epps_pulley(X, directions=A, quadrature="lejepa")
         full_t = res = None
         if not args.no_full:

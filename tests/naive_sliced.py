@@ -104,3 +104,37 @@ def symmetric_standardize(X):
     S = Z.T @ Z / X.shape[0]
     vals, vecs = np.linalg.eigh(S)
     return Z @ (vecs @ np.diag(vals**-0.5) @ vecs.T)
+
+
+def sliced_limit_spectrum(A, t, w, composite=False):
+    """Eigenvalues of the limit law of the slice mean, from the dense (M K) covariance blocks.
+
+    The covariances of the cosine and sine features of slices a, b (correlation rho)
+    are written out with exponentials (docs/theory.md §6.4):
+    Cov(cos sU, cos tU') = [e^{-(s^2+t^2-2 rho s t)/2} + e^{-(s^2+t^2+2 rho s t)/2}]/2 - e^{-(s^2+t^2)/2},
+    Cov(sin sU, sin tU') = [e^{-(s^2+t^2-2 rho s t)/2} - e^{-(s^2+t^2+2 rho s t)/2}]/2;
+    the composite null removes the Hermite degrees 1 and 2, i.e. subtracts
+    e^{-(s^2+t^2)/2} rho s t (sine) and e^{-(s^2+t^2)/2} (rho s t)^2 / 2 (cosine).
+    Weighted by omega / M and eigen-decomposed densely, one matrix per block.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    M, K = A.shape[1], t.size
+    rho = (A.T @ A)[:, :, None, None]
+    s_, t_ = t[None, None, :, None], t[None, None, None, :]
+    base = np.exp(-(s_**2 + t_**2) / 2)
+    ep = np.exp(-(s_**2 + t_**2 - 2 * rho * s_ * t_) / 2)
+    em = np.exp(-(s_**2 + t_**2 + 2 * rho * s_ * t_) / 2)
+    cc = (ep + em) / 2 - base
+    ss = (ep - em) / 2
+    if composite:
+        cc = cc - base * (rho * s_ * t_) ** 2 / 2
+        ss = ss - base * rho * s_ * t_
+    sw = np.sqrt(w / M)
+    lam = []
+    for C in (cc, ss):
+        C = C * sw[None, None, :, None] * sw[None, None, None, :]
+        lam.append(np.linalg.eigvalsh(C.transpose(0, 2, 1, 3).reshape(M * K, M * K)))
+    lam = np.sort(np.concatenate(lam))[::-1]
+    return lam[lam > 1e-14 * lam[0]]

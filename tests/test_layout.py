@@ -59,6 +59,7 @@ LAYER_OF = {
     "normtest.ecf.laws": "laws",
     "normtest.edf.durbin": "laws",
     "normtest.ecf.sliced_laws": "laws",
+    "normtest.ecf._sliced_dispatch": "laws",
     # the tests: statistic + p-value + result
     "normtest.edf.ecdf": "tests",
     "normtest.edf.statistics": "tests",
@@ -98,7 +99,6 @@ OPTIONAL_DOOR = {"normtest._progress": "tqdm",   # progress_bar(); everyone else
 MAX_LINES = 450
 #: Files allowed over MAX_LINES while they are being split (name the helper doing it).
 LONG_FILES_ALLOWED = {
-    "normtest/ecf/sliced_laws.py",    # sliced null laws, being reworked (helper i11)
 }
 
 

@@ -1,4 +1,4 @@
-"""Tests of normtest.sliced_epps_pulley and its null laws (normtest/_sliced_null.py)."""
+"""Tests of normtest.sliced_epps_pulley and its null laws (normtest/ecf/sliced_laws.py)."""
 
 import numpy as np
 import pytest
@@ -316,16 +316,17 @@ def test_exact_moments_against_simulation(rng):
     assert abs(mom["limit_var"] / mom["var"] - 1) > 0.005
 
 
-def test_lanczos_matches_dense(rng):
+def test_compressed_law_matches_exact_spectrum(rng):
+    """The default (compressed, P = 5 at M = 48) law against the exact spectrum (was: Lanczos vs dense)."""
     A = unit(rng.standard_normal((20, 48)))
     rule = lejepa_rule()
-    dense, lab_d = sn.limit_null(A, rule, dense_max=10**6)
-    lanczos, lab_l = sn.limit_null(A, rule, dense_max=10, top=24)
-    assert (lab_d, lab_l) == ("asymptotic", "asymptotic-lanczos")
+    dense, lab_d = sn.limit_null(A, rule, components=10**6)
+    compressed, lab_c = sn.limit_null(A, rule)
+    assert (lab_d, lab_c) == ("asymptotic", "asymptotic") and compressed.params["components"] == 5
     q = dense.ppf([0.9, 0.95, 0.99, 0.999])
-    np.testing.assert_allclose(lanczos.sf(q), [0.1, 0.05, 0.01, 0.001], rtol=0.01)
-    np.testing.assert_allclose(lanczos.mean, dense.mean, rtol=1e-10)
-    np.testing.assert_allclose(lanczos.var, dense.var, rtol=1e-3)
+    np.testing.assert_allclose(compressed.sf(q), [0.1, 0.05, 0.01, 0.001], rtol=0.01)
+    np.testing.assert_allclose(compressed.mean, dense.mean, rtol=1e-10)
+    np.testing.assert_allclose(compressed.var, dense.var, rtol=1e-3)
 
 
 @pytest.mark.parametrize("composite", [False, True])
@@ -351,7 +352,7 @@ def _calibration(X_list, call):
     (300, 3, 5, False, "lejepa"),
     (200, 8, 4, False, "auto"),
     (300, 3, 6, True, "auto"),
-    (300, 16, 70, False, "lejepa"),   # M K = 1120 > 1024: the Lanczos path
+    (300, 16, 70, False, "lejepa"),   # compressed law, P = 3 components
 ])
 def test_calibration_asymptotic(N, D, M, standardize, q):
     """Rejection rates of 3000 seeded H0 statistics at the limit law's 1/5/10% points.
@@ -533,7 +534,7 @@ def test_calibration_all_directions_gamma():
     Stated error: within 3.5 binomial sd + 20% of the level (a two-moment law).
     """
     from normtest.multivariate._kernels import allslice_batch
-    from normtest.ecf.sliced_laws import _gamma_null
+    from normtest.ecf._sliced_dispatch import _gamma_null
 
     n, d = 40, 4
     sims = allslice_batch(np.random.default_rng(8).standard_normal((3000, n, d)), 1.0, d / 2)

@@ -42,14 +42,14 @@ class SlicedStatistic:
 
 
 class SlicedNull:
-    """Asymptotic null of the slice mean for fresh directions (dense vs Lanczos)."""
+    """Asymptotic null of the slice mean for fresh directions (compressed Mehler law)."""
 
     params = ([8, 64, 256], ["lejepa", "auto"])
     param_names = ["n_slices", "quadrature"]
 
     def setup(self, n_slices, quadrature):
         import normtest
-        from normtest.ecf.sliced_laws import _LIMIT_CACHE
+        from normtest.ecf._sliced_dispatch import _LIMIT_CACHE
 
         self.f = normtest.sliced_epps_pulley
         self.cache = _LIMIT_CACHE

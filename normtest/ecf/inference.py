@@ -41,7 +41,7 @@ def check_args(standardize, beta, quadrature, method):
     standardize = check_bool(standardize, "standardize")
     beta = check_beta(beta)
     kind, rule = check_quadrature(quadrature, beta)
-    method = check_method(method, allowed=("asymptotic", "table"))
+    method = check_method(method, allowed=("asymptotic", "table", "none"))
     if method == "table" and not (kind in ("exact", "auto") and beta == 1.0):
         raise ValueError("`method`='table' is available only for beta=1.0 with quadrature "
                          f"'auto' or 'exact'. Got beta={beta!r}, quadrature={quadrature!r} instead.")
@@ -71,7 +71,7 @@ class PValue(NamedTuple):
     pvalue: np.ndarray
     se: np.ndarray | None      # Monte-Carlo standard error (None for analytic laws)
     null: Any                  # the law used (sf/cdf/ppf)
-    method: str                # "table", "asymptotic" or "monte-carlo"
+    method: str                # "table", "asymptotic", "monte-carlo" or "none"
 
 
 def pvalue(T, n: int, *, standardize: bool, beta: float, kind: str, rule, method) -> PValue:
@@ -88,9 +88,10 @@ def pvalue(T, n: int, *, standardize: bool, beta: float, kind: str, rule, method
     kind, rule
         From :func:`normtest.ecf.rules.check_quadrature`: ``"exact"``/``"auto"`` (the
         exact statistic, rule None) or ``"rule"`` with its QuadratureRule.
-    method : None, "asymptotic", "table" or MonteCarlo
+    method : None, "asymptotic", "table", "none" or MonteCarlo
         Validated by ``normtest.null.check_method``. None: the shipped finite-n table
-        where it applies (beta = 1, exact statistic), else the limit law.
+        where it applies (beta = 1, exact statistic), else the limit law. "none": no
+        p-value (NaN, null None).
 
     Returns
     -------
@@ -105,6 +106,8 @@ def pvalue(T, n: int, *, standardize: bool, beta: float, kind: str, rule, method
     >>> print(round(float(res.pvalue[0]), 2), res.method)
     0.1 asymptotic
     """
+    if method == "none":  # the statistic alone
+        return PValue(np.full(np.shape(T), np.nan), None, None, "none")
     if isinstance(method, MonteCarlo):
         exact = kind != "rule"
         key = ("epps_pulley", n, standardize, beta, kind if exact else

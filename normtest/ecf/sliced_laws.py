@@ -8,44 +8,52 @@ the V-statistic ``Q_m = n^-1 sum_{i,j} h_m(X_i, X_j)`` with the degenerate kerne
     h_m(x, y) = sum_k omega_k [(cos t_k u - phi_k)(cos t_k v - phi_k) + sin t_k u sin t_k v],
     u = a_m^T x, v = a_m^T y, phi_k = exp(-t_k^2 / 2).
 
-Everything below follows from the covariances of the cosine and sine features
-(product-to-sum, ``E cos V = exp(-Var V / 2)``), written with Mehler's series
-``E[He_j(U) He_l(U')] = delta_jl j! rho^j``:
+Degree basis. ``cos(t u) - phi(t)`` and ``sin(t u)`` expand in the normalised
+Hermite polynomials ``eta_j = He_j / sqrt(j!)`` with coefficients
+``+-exp(-t^2/2) t^j / sqrt(j!)`` (even j >= 2 for the cosine, odd j for the sine),
+and Mehler's formula ``E[eta_j(U_a) eta_l(U_b)] = delta_jl rho_ab^j`` makes the
+weighted covariance of one parity block
 
-    Cov(cos sU, cos tU') = exp(-(s^2+t^2)/2) * sum_{j even >= 2} (st rho)^j / j!   (= cosh - 1)
-    Cov(sin sU, sin tU') = exp(-(s^2+t^2)/2) * sum_{j odd  >= 1} (st rho)^j / j!   (= sinh)
+    T = W^(1/2) Sigma W^(1/2) = M^-1 sum_j (rho^{o j}) (x) g_j g_j^T,
+    g_j[k] = sqrt(omega_k) exp(-t_k^2/2) t_k^j / sqrt(j!)          (K-vectors),
+
+``rho^{o j}`` the Hadamard power. Only the Gram matrix ``G_jl = g_j . g_l`` of the
+rule enters the spectrum. Its eigenvalues ``mu_p`` (the one-slice limit
+eigenvalues) fall geometrically (about 7x per step at beta = 1), so ``T`` is
+compressed onto the ``P`` leading eigenvectors of ``G``: an ``M P`` dense matrix
+whose entries are polynomials in ``rho`` (evaluated by Horner's rule), with the
+exact eigenvalues for ``P`` = all. The omitted part has exactly known mean
+``sum_{p > P} mu_p`` and variance ``2 (tr T^2 - sum lambda^2)``, with
+
+    tr T^2 = M^-2 sum_{j,l} G_jl^2 (M + S_{j+l}),   S_s = sum_{a != b} rho_ab^s,
+
+and is entered as a scaled chi-square (docs/sliced.md gives the measured accuracy).
 
 * Exact finite-n moments (simple null): ``E Qbar = sum_k omega_k (1 - exp(-t_k^2))``
-  and ``Var Qbar = 2 (1 - 1/n) tr((W Sigma)^2) + Var hbar(X, X) / n``.
-* Limit law: ``Qbar -> sum_i lambda_i chi2_1`` with ``lambda`` the eigenvalues of
-  ``W^(1/2) Sigma W^(1/2)`` (cosine and sine blocks separately), ``W = I_M (x) diag(omega) / M``.
+  and ``Var Qbar = 2 (1 - 1/n) tr T^2 + Var hbar(X, X) / n`` (both parities in ``T``).
 * Composite null (sample mean and the *symmetric* inverse square root of the
   divisor-n covariance): the estimation effects are exactly the projections of
   each feature onto the Hermite chaoses of degree 1 and 2 (Stein's identity), and
   ``He_j(a^T x)`` lies in the degree-j chaos, so the composite limit drops
-  ``j = 1`` and ``j = 2`` from both series (a Cholesky root would not give this).
+  ``j = 1`` and ``j = 2`` (a Cholesky root would not give this).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 
 import numpy as np
 
-from .._cache import BoundedCache
 from .._matrix import _CHUNK_VALUES
 from .._sumchi2 import SumChi2Null
-from ..null import AnalyticNull
 
-__all__ = ["feature_cov", "exact_moments", "limit_moments", "limit_eigenvalues", "limit_null",
-           "allslice_moments", "DENSE_MAX"]
+__all__ = ["feature_cov", "degree_factors", "exact_moments", "limit_moments", "limit_eigenvalues",
+           "limit_null", "allslice_moments", "COMPRESSED_DIM"]
 
-#: largest block (M * K) eigen-decomposed densely; larger ones use Lanczos + a gamma remainder.
-DENSE_MAX = 1024
-#: number of leading eigenvalues computed by Lanczos in the large case.
-LANCZOS_TOP = 64
-
+#: largest compressed dimension M * P solved densely (P = the number of rule-space components kept,
+#: at least 1): P = 256 // M (all of them for a few slices; 4 at 64 slices, 2 at 128, 1 from 256 on;
+#: docs/sliced.md gives the accuracy and the cost).
+COMPRESSED_DIM = 256
 
 def _series(x, jmin, parity, terms=14):
     """sum_{j >= jmin, j = parity mod 2} x^j / j! for |x| < 1.5 (power series)."""
@@ -120,212 +128,196 @@ def _weights(rule):
     return np.asarray(rule.nodes, dtype=np.float64), np.asarray(rule.weights, dtype=np.float64)
 
 
-_CHEB_DEG = 96
+_J0 = {(0, False): 2, (1, False): 1, (0, True): 4, (1, True): 3}
 
 
-def _pair_sum(A, func):
-    """sum over all slice pairs (m, m') of func(rho_mm'), rho = A^T A, without storing A^T A.
+def degree_factors(rule, parity, composite=False):
+    """Hermite degrees ``js`` and factors ``g`` (J, K) of one parity block of `rule`.
 
-    ``func`` is smooth (analytic) on [-1, 1]: it is replaced by its degree-96
-    Chebyshev interpolant (relative error ~1e-13 for the rules in use) and
-    evaluated on blocks of the Gram matrix, O(M^2) time and O(M) memory per block.
+    ``g[i, k] = sqrt(omega_k) exp(-t_k^2 / 2) t_k^j / sqrt(j!)``, ``j = js[i]``; even
+    degrees (parity 0) for the cosine features, odd ones for the sine features,
+    from 2 / 1 (simple) or 4 / 3 (composite). The list stops where ``|g_j|^2`` has
+    fallen below 1e-17 of its largest value past the peak ``j ~ t^2``.
     """
-    from numpy.polynomial import chebyshev as cheb
+    t, w = _weights(rule)
+    env = np.sqrt(w) * np.exp(-0.5 * t * t)
+    logt = np.log(t)
+    gs, js = [], []
+    j = _J0[(parity, bool(composite))]
+    biggest = 0.0
+    while j <= 2000:
+        g = env * np.exp(j * logt - 0.5 * math.lgamma(j + 1.0))
+        size = float(g @ g)
+        biggest = max(biggest, size)
+        if size < 1e-17 * biggest and j > 2 * float(np.max(t * t)) + 4:
+            break
+        gs.append(g)
+        js.append(j)
+        j += 2
+    return np.array(js), np.array(gs)
 
-    coef = cheb.chebinterpolate(func, _CHEB_DEG)
-    M = A.shape[1]
-    total = 0.0
-    step = max(1, 2**22 // max(M, 1))
-    for lo in range(0, M, step):
-        R = np.clip(A[:, lo:lo + step].T @ A, -1.0, 1.0)
-        total += float(np.sum(cheb.chebval(R, coef)))
-    return total
+
+def _power_sums(gram, smax):
+    """``S[i] = sum_{a != b} rho_ab^(2 i)`` for ``i = 0 .. smax // 2`` (``S[0]`` unused, 0).
+
+    Pairs whose powers have fallen below 1e-22 are dropped as the powers grow.
+    """
+    M = gram.shape[0]
+    out = np.zeros(smax // 2 + 1)
+    if M < 2:
+        return out
+    r2 = np.square(gram[np.triu(np.ones((M, M), dtype=bool), 1)])
+    p = r2.copy()
+    for i in range(1, smax // 2 + 1):
+        out[i] = 2.0 * float(p.sum())
+        p *= r2
+        if i % 2 == 0:
+            keep = p > 1e-22
+            if not keep.all():
+                p, r2 = p[keep], r2[keep]
+            if p.size == 0:
+                break
+    return out
 
 
-def exact_moments(A, rule, n):
+class _Blocks:
+    """Degree factors, rule Gram matrices and power sums of ``rho`` for one (A, rule, null)."""
+
+    def __init__(self, A, rule, composite=False, gram=None):
+        self.gram = A.T @ A if gram is None else gram
+        self.M = self.gram.shape[0]
+        self.composite = bool(composite)
+        self.parts = [degree_factors(rule, parity, composite) for parity in (0, 1)]
+        smax = 2 * max(int(js.max()) for js, _ in self.parts)
+        self.S = _power_sums(self.gram, smax)
+
+    def pair_sum(self, js_a, js_b, C):
+        """``sum_{a, b slices} sum_{i, l} C[i, l] rho_ab^(j_i + j_l)`` (same parity, even powers)."""
+        idx = (js_a[:, None] + js_b[None, :]) // 2
+        return float(np.sum(C * (self.M + self.S[idx])))
+
+    def trace_sq(self):
+        """``tr T^2`` summed over both parity blocks."""
+        out = 0.0
+        for js, g in self.parts:
+            G = g @ g.T
+            out += self.pair_sum(js, js, G * G)
+        return out / (self.M * self.M)
+
+
+def exact_moments(A, rule, n, blocks=None):
     """Exact finite-n mean and variance of the slice-mean statistic under N(0, I) (simple null).
 
-    ``A`` (D, M) unit directions.
+    ``A`` (D, M) unit directions; ``blocks`` a precomputed ``_Blocks(A, rule)``.
     """
     t, w = _weights(rule)
     M = A.shape[1]
-    phi = np.exp(-0.5 * t * t)
+    blocks = _Blocks(A, rule) if blocks is None else blocks
     mean = float(np.sum(w * -np.expm1(-t * t)))
-    ww = w[:, None] * w[None, :]
-    wphi = w * phi
-
-    def f_sq(r):
-        SC, SS = feature_cov(r, t, t)
-        return np.sum(ww * (SC * SC + SS * SS), axis=(-2, -1))
-
-    def f_diag(r):
-        SC, _ = feature_cov(r, t, t)
-        return np.einsum("k,...kl,l->...", wphi, SC, wphi)
-
-    eh2 = _pair_sum(A, f_sq) / (M * M)
-    var_diag = 4.0 * _pair_sum(A, f_diag) / (M * M)
+    eh2 = blocks.trace_sq()
+    js, g = blocks.parts[0]                      # Var h(X, X): cosine degrees, weighted by phi
+    d = (g @ (np.sqrt(w) * np.exp(-0.5 * t * t))) ** 2
+    var_diag = 4.0 * float(np.sum(d * (M + blocks.S[js // 2]))) / (M * M)
     var = 2.0 * (1.0 - 1.0 / n) * eh2 + var_diag / n
     return {"mean": mean, "var": float(var), "limit_var": float(2.0 * eh2)}
 
 
-def limit_moments(A, rule, composite=False):
+def limit_moments(A, rule, composite=False, blocks=None):
     """Mean tr(W Sigma) and variance 2 tr((W Sigma)^2) of the limit law (``A`` (D, M) directions)."""
     t, w = _weights(rule)
-    M = A.shape[1]
     SC0, SS0 = feature_cov(np.ones(1), t, t, composite)
     mean = float(np.sum(w * (np.diag(SC0[0]) + np.diag(SS0[0]))))
-    ww = w[:, None] * w[None, :]
-
-    def f_sq(r):
-        SC, SS = feature_cov(r, t, t, composite)
-        return np.sum(ww * (SC * SC + SS * SS), axis=(-2, -1))
-
-    return {"mean": mean, "var": float(2.0 * _pair_sum(A, f_sq) / (M * M))}
+    blocks = _Blocks(A, rule, composite) if blocks is None else blocks
+    return {"mean": mean, "var": float(2.0 * blocks.trace_sq())}
 
 
-def _dense_blocks(gram, rule, composite):
-    t, w = _weights(rule)
-    M, K = gram.shape[0], t.size
-    SC, SS = feature_cov(gram, t, t, composite)  # (M, M, K, K)
-    sw = np.sqrt(w / M)
-    out = []
-    for S in (SC, SS):
-        S = S * sw[None, None, :, None] * sw[None, None, None, :]
-        out.append(np.ascontiguousarray(S.transpose(0, 2, 1, 3)).reshape(M * K, M * K))
-    return out
+def _compressed_block(gram, S, js, g, P):
+    """Eigenvalues of one parity block of ``T`` compressed onto ``P`` rule-space components.
 
-
-class _HermiteOperator:
-    """Matrix-free ``W^(1/2) Sigma W^(1/2)`` for one parity block via Mehler's series.
-
-    ``Sigma = sum_j (rho^{o j}) (x) g_j g_j^T`` (Hadamard powers of the Gram matrix),
-    truncated where ``|g_j|^2`` is below 1e-17 of the largest term; powers ``j`` for
-    which every off-diagonal ``|rho|^j < 1e-17`` act as the identity across slices and
-    are gathered into one block-diagonal ``K x K`` matrix.
+    ``S`` the power sums of ``rho`` (:func:`_power_sums`).
+    Returns ``(lam, mu, P)``: the eigenvalues, all eigenvalues ``mu`` of ``G = g g^T``
+    and the number of components used.
     """
-
-    def __init__(self, gram, rule, parity, composite):
-        from math import lgamma
-
-        t, w = _weights(rule)
-        M = gram.shape[0]
-        self.M, self.K = M, t.size
-        j0 = {(0, False): 2, (1, False): 1, (0, True): 4, (1, True): 3}[(parity, composite)]
-        off = np.abs(gram - np.diag(np.diag(gram)))
-        rmax = float(off.max()) if M > 1 else 0.0
-        with np.errstate(divide="ignore"):  # in logs: t^j / sqrt(j!) alone overflows for t > 30
-            logenv = 0.5 * np.log(w / M) - 0.5 * t * t
-        logt = np.log(t)
-        gs, js = [], []
-        j = j0
-        biggest = 0.0
-        while True:
-            g = np.exp(logenv + j * logt - 0.5 * lgamma(j + 1.0))
-            size = float(g @ g)
-            biggest = max(biggest, size)
-            if size < 1e-17 * biggest and j > 2 * float(np.max(t * t)) + 4:
-                break
-            gs.append(g)
-            js.append(j)
-            j += 2
-            if j > 2000:
-                break
-        self.G = np.array(gs)  # (J, K)
-        js = np.array(js)
-        if rmax > 0:
-            coupled = js * np.log(max(rmax, 1e-300)) > np.log(1e-17)
+    M = gram.shape[0]
+    mu, V = np.linalg.eigh(g @ g.T)
+    mu, V = np.clip(mu[::-1], 0.0, None), V[:, ::-1]
+    P = max(1, min(P, int(np.sum(mu > 1e-15 * mu[0]))))
+    Wc = V[:, :P] * np.sqrt(mu[:P])                          # (J, P)
+    coef = Wc[:, :, None] * Wc[:, None, :]                    # (J, P, P): w_j w_j^T
+    # degree j off the diagonal moves every eigenvalue by at most ||rho^{o j} - I||_F |w_j|^2 / M
+    # (Weyl); the tail of these bounds from js[nc] on stays below 1e-10 mu_1 / M: those degrees act
+    # on the diagonal only
+    bound = np.sqrt(S[js]) * np.einsum("jpp->j", coef) / M
+    tail = np.cumsum(bound[::-1])[::-1]
+    nc = int(np.sum(tail > 1e-10 * mu[0] / M))
+    H = np.zeros((M, M, P, P))
+    if nc:
+        Hv = H.reshape(M, M, P * P)
+        cv = coef.reshape(js.size, P * P)
+        if P == 1:  # plain 2-d arrays: Horner's rule in rho^2, in place
+            Hv, cv = H.reshape(M, M), cv[:, 0]
+            r2 = gram * gram
         else:
-            coupled = np.zeros(js.size, dtype=bool)
-        self.coupled_idx = np.nonzero(coupled)[0]
-        self.js = js
-        self.gram = gram
-        # Hadamard powers are stored for M <= 512 (<= 2 MB each), recomputed per matvec beyond
-        self.powers = None
-        self.Gc = self.G[self.coupled_idx]  # (Jc, K)
-        if M <= 512 and self.coupled_idx.size:
-            # (Jc, M, M): one batched product per matvec instead of a Python loop over powers
-            self.powers = np.stack([gram ** js[i] for i in self.coupled_idx])
-        rest = ~coupled
-        self.diag_block = self.G[rest].T @ self.G[rest]  # (K, K), same for every slice
-
-    def _power_iter(self):
-        """Hadamard powers rho^{o j} for the coupled j (consecutive, step 2), by multiplication."""
-        if self.coupled_idx.size == 0:
-            return
-        P = self.gram ** self.js[self.coupled_idx[0]]
-        g2 = self.gram * self.gram
-        for _ in self.coupled_idx:
-            yield P
-            P = P * g2
-
-    @property
-    def shape(self):
-        n = self.M * self.K
-        return (n, n)
-
-    def matvec(self, v):
-        V = np.asarray(v, dtype=np.float64).reshape(self.M, self.K)
-        out = V @ self.diag_block
-        if self.coupled_idx.size == 0:
-            return out.reshape(-1)
-        Y = V @ self.Gc.T  # (M, Jc): the coordinate of every slice on every coupled power
-        if self.powers is not None:
-            Z = np.matmul(self.powers, Y.T[:, :, None])[:, :, 0]  # (Jc, M)
-        else:
-            Z = np.stack([P @ Y[:, c] for c, P in enumerate(self._power_iter())])
-        out += Z.T @ self.Gc
-        return out.reshape(-1)
+            r2 = (gram * gram)[:, :, None]
+        Hv += cv[nc - 1]
+        for i in range(nc - 2, -1, -1):
+            Hv *= r2
+            Hv += cv[i]
+        for _ in range(int(js[0]) // 2):                     # times rho^j0 (j0 = 1 .. 4)
+            Hv *= r2
+        if js[0] % 2:
+            Hv *= gram.reshape(r2.shape)
+    idx = np.arange(M)
+    H[idx, idx] += coef[nc:].sum(axis=0)
+    T = H.reshape(M, M) if P == 1 else H.transpose(0, 2, 1, 3).reshape(M * P, M * P)
+    lam = np.linalg.eigvalsh(T / M)
+    return lam, mu, P
 
 
-def limit_eigenvalues(A, rule, composite=False, dense_max=DENSE_MAX, top=LANCZOS_TOP):
-    """Eigenvalues of the limit law, or (top eigenvalues, remainder mean, remainder sum of squares).
+def limit_eigenvalues(A, rule, composite=False, components=None, blocks=None):
+    """Eigenvalues of the limit law, compressed (see the module notes).
 
-    ``A`` (D, M) unit directions. Returns ``(lambdas, rem_mean, rem_sq, how)``;
-    ``rem_* == 0`` when the decomposition is complete.
+    ``A`` (D, M) unit directions; ``components`` the number ``P`` of rule-space
+    components per parity (default: as many as ``M P <= COMPRESSED_DIM`` allows, at
+    least 1; ``components=10**6`` gives the exact spectrum). Returns
+    ``(lambdas, rem_mean, rem_sq, P)`` with the omitted part's exact mean and sum of
+    squared eigenvalues (``2 rem_sq`` its variance).
     """
-    gram = A.T @ A
-    M, K = gram.shape[0], rule.nodes.size
-    if M * K <= dense_max:
-        lam = np.concatenate([np.linalg.eigvalsh(B) for B in _dense_blocks(gram, rule, composite)])
-        lam = lam[lam > 1e-15 * max(lam.max(), 1e-300)]
-        return lam, 0.0, 0.0, "dense"
-    from scipy.sparse.linalg import LinearOperator, eigsh
-
-    mom = limit_moments(A, rule, composite)
-    lams = []
-    for parity in (0, 1):
-        op = _HermiteOperator(gram, rule, parity, composite)
-        k = min(top, M * K - 2)
-        lin = LinearOperator(op.shape, matvec=op.matvec, dtype=np.float64)
-        vals = eigsh(lin, k=k, which="LA", return_eigenvectors=False,
-                     v0=np.ones(M * K) / np.sqrt(M * K), tol=1e-10)
-        lams.append(vals)
+    blocks = _Blocks(A, rule, composite) if blocks is None else blocks
+    M = blocks.M
+    if components is None:
+        components = max(1, COMPRESSED_DIM // M)
+    lams, rem_mean, used = [], 0.0, components
+    for js, g in blocks.parts:
+        lam, mu, P = _compressed_block(blocks.gram, blocks.S, js, g, components)
+        lams.append(lam)
+        rem_mean += float(mu[P:].sum())
+        used = min(used, P)
     lam = np.sort(np.concatenate(lams))[::-1]
-    lam = lam[lam > 0]
-    rem_mean = max(mom["mean"] - float(lam.sum()), 0.0)
-    rem_sq = max(0.5 * mom["var"] - float(np.sum(lam * lam)), 0.0)
-    return lam, rem_mean, rem_sq, "lanczos"
+    lam = lam[lam > 1e-15 * max(lam[0], 1e-300)]
+    rem_sq = max(blocks.trace_sq() - float(np.sum(lam * lam)), 0.0)
+    return lam, rem_mean, rem_sq, used
 
 
-def limit_null(A, rule, composite=False, dense_max=DENSE_MAX, top=LANCZOS_TOP, params=None):
-    """The limit law as a :class:`SumChi2Null` (and a label for ``result.method``).
+def limit_null(A, rule, composite=False, components=None, params=None, blocks=None):
+    """The limit law as a :class:`SumChi2Null` (compressed Mehler spectrum + scaled chi-square).
 
-    In the Lanczos case the eigenvalues not computed are replaced by a scaled
-    chi-square ``c * chi2_nu`` with the exact remainder mean and variance
-    (``c = rem_sq / rem_mean``, ``nu = rem_mean^2 / rem_sq``), entered as
-    ``floor(nu)`` copies of ``c`` plus the leftover mean as a shift.
+    Returns ``(null, "asymptotic")``.
+
+    The omitted eigenvalues (mean ``rem_mean``, sum of squares ``rem_sq``) are
+    replaced by ``m = max(1, floor(nu))`` equal weights ``c = sqrt(rem_sq / m)``,
+    ``nu = rem_mean^2 / rem_sq`` (a scaled chi-square), plus the leftover mean as a
+    shift: mean and variance of the law stay exact.
     """
-    lam, rem_mean, rem_sq, how = limit_eigenvalues(A, rule, composite, dense_max, top)
-    tail = 0.0
-    if how == "lanczos" and rem_mean > 0 and rem_sq > 0:
-        c = rem_sq / rem_mean
-        nu = rem_mean * rem_mean / rem_sq
-        nu0 = int(np.floor(nu))
-        lam = np.concatenate([lam, np.full(nu0, c)])
-        tail = rem_mean - nu0 * c
-    label = "asymptotic" if how == "dense" else "asymptotic-lanczos"
-    p = {"eigen": how, **(params or {})}
-    return SumChi2Null(lam, tail=tail, name="sum-chi2", params=p), label
+    lam, rem_mean, rem_sq, P = limit_eigenvalues(A, rule, composite, components, blocks)
+    tail = rem_mean
+    if rem_mean > 1e-14 * lam.sum() and rem_sq > 0:
+        m = max(1, int(np.floor(rem_mean * rem_mean / rem_sq)))
+        c = math.sqrt(rem_sq / m)
+        lam = np.concatenate([lam, np.full(m, c)])
+        tail = rem_mean - m * c
+    p = {"law": "mehler", "components": int(P), **(params or {})}
+    return SumChi2Null(lam, tail=tail, name="sum-chi2", params=p), "asymptotic"
 
 
 def _rho_law_nodes(d, k=48):
@@ -373,27 +365,6 @@ def _null_rule(rule, beta):
     return rule
 
 
-# ---------------------------------------------------------------------------
-# null laws
-# ---------------------------------------------------------------------------
-
-_LIMIT_CACHE = BoundedCache(max_entries=16)
-
-
-def _gram_key(A):
-    return hashlib.sha1(np.ascontiguousarray(A).tobytes()).hexdigest()
-
-
-def _rule_key(rule):
-    return (rule.name, rule.scale, rule.nodes.tobytes(), rule.weights.tobytes())
-
-
-def _limit_null(A, rule, composite):
-    key = (_gram_key(A), _rule_key(rule), bool(composite))
-    return _LIMIT_CACHE.get_or_make(
-        key, lambda: limit_null(A, rule, composite, params={"composite": bool(composite)}))
-
-
 def _simulate_sliced(n, A, rule_for, reduce, composite, gram_factor, per_replicate=1):
     """``simulate(size, gen)`` for the Monte-Carlo null of a sliced statistic."""
     from ._kernels import ecf_sums_rows
@@ -432,66 +403,3 @@ def _simulate_sliced(n, A, rule_for, reduce, composite, gram_factor, per_replica
         return out
 
     return simulate
-
-
-def _sf_many(null, x, direct_max=24, grid=32, rtol=1e-6, atol=1e-7):
-    """``null.sf`` at many points: direct for a few, else interpolation with error control.
-
-    Imhof's integral costs milliseconds per point; for M slices ``logit(sf)`` is
-    interpolated by a cubic spline in ``log x`` on a grid that is halved until
-    the spline through the grid misses the direct values at every interval's
-    midpoint by at most ``atol + rtol * p`` (the midpoints then join the grid,
-    so the final spline is finer than the one tested). If the grid would need
-    more points than asked, every point is evaluated directly.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    ok = np.isfinite(x) & (x > 0)
-    if ok.sum() <= direct_max:
-        return np.asarray(null.sf(x))
-    from scipy.interpolate import CubicSpline
-
-    def logit(p):
-        p = np.clip(p, 1e-300, 1.0 - 1e-16)
-        return np.log(p) - np.log1p(-p)
-
-    def expit(v):
-        return 1.0 / (1.0 + np.exp(-v))
-
-    vals = x[ok]
-    lo, hi = float(np.log(vals.min())), float(np.log(vals.max()))
-    if hi - lo < 1e-9:
-        return np.asarray(null.sf(x))
-    pts = np.linspace(lo, hi, grid)
-    sf = np.asarray(null.sf(np.exp(pts)), dtype=np.float64)
-    budget = int(ok.sum()) - grid
-    while True:
-        mids = 0.5 * (pts[1:] + pts[:-1])
-        if mids.size > budget:
-            return np.asarray(null.sf(x))
-        budget -= mids.size
-        sf_mid = np.asarray(null.sf(np.exp(mids)), dtype=np.float64)
-        miss = np.abs(expit(CubicSpline(pts, logit(sf))(mids)) - sf_mid)
-        order = np.argsort(np.concatenate([pts, mids]))
-        pts = np.concatenate([pts, mids])[order]
-        sf = np.concatenate([sf, sf_mid])[order]
-        if (miss <= atol + rtol * sf_mid).all():
-            break
-    out = np.full(x.shape, np.nan)
-    out[ok] = expit(CubicSpline(pts, logit(sf))(np.log(vals)))
-    rest = np.isfinite(x) & ~ok
-    if rest.any():
-        out[rest] = np.asarray(null.sf(x[rest]))
-    return np.clip(out, 0.0, 1.0)
-
-
-def _gamma_null(mean, var, params):
-    from scipy import stats
-
-    k = mean * mean / var
-    theta = var / mean
-    dist = stats.gamma(k, scale=theta)
-    return AnalyticNull("gamma-moments", sf=dist.sf, cdf=dist.cdf, ppf=dist.ppf,
-                        support=(0.0, mean + 10 * math.sqrt(var)),
-                        params={"mean": mean, "var": var, **params})
-
-

@@ -207,12 +207,13 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
         - ``(nodes, weights)`` or a ``QuadratureRule``: effective weights
           (quadrature weight times weight function) at the nodes; negative
           nodes are folded onto ``|t|``.
-    method : None, "asymptotic", "table" or MonteCarlo, default None
+    method : None, "asymptotic", "table", "none" or MonteCarlo, default None
         How the p-value is obtained. ``None``: for beta = 1 with "auto"/"exact",
         finite-n Monte-Carlo tables shipped with the package (n >= 3; error
         below 0.003 at the 10/5/1% points, see Notes); otherwise the limit law
         (``"asymptotic"``). A :class:`normtest.MonteCarlo` instance simulates
         the null of exactly the statistic computed, for any settings.
+        ``"none"``: the statistic alone (``pvalue`` NaN, ``null`` None).
     axis : int or None, default 0
         Axis along which to test; ``None`` flattens.
     nan_policy : {"propagate", "omit", "raise"}, default "propagate"

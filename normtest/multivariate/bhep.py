@@ -14,7 +14,6 @@ from .._validate import (
     DegenerateDataWarning,
     SmallSampleWarning,
     check_bool,
-    check_float,
     check_nan_policy,
 )
 from ..null import AnalyticNull, MonteCarlo, check_method, monte_carlo_null
@@ -42,7 +41,7 @@ def _lognormal_null(mu, s2, params):
 def _bhep_impl(X, beta, standardize, method, nan_policy, test, beta_rule):
     X, columns = _as_matrix(X)
     standardize = check_bool(standardize, "standardize")
-    method = check_method(method, allowed=("lognormal",))
+    method = check_method(method, allowed=("lognormal", "none"))
     nan_policy = check_nan_policy(nan_policy)
     Xc = _drop_nan_rows(X, nan_policy)
     if not standardize:
@@ -74,7 +73,9 @@ def _bhep_impl(X, beta, standardize, method, nan_policy, test, beta_rule):
     stat = kernel_statistic(Y, beta, "bhep")
     pvalue_se = None
     settings = {"beta": beta, "dim": D}
-    if isinstance(method, MonteCarlo):
+    if method == "none":  # the statistic alone
+        null, pvalue, label = None, np.nan, "none"
+    elif isinstance(method, MonteCarlo):
         from ._kernels import bhep_batch
 
         def simulate(size, g, _n=n, _d=D, _b2=beta * beta, _std=standardize):
@@ -130,11 +131,12 @@ def bhep(X, *, beta=1.0, standardize=True, method=None, nan_policy="propagate"):
         ``True``: H0 "normal, mean and covariance unknown"; ``Y_j`` are the
         data standardised by the sample mean and divisor-n covariance (any
         root gives the same value). ``False``: H0 N(0, I_d), ``Y_j = X_j``.
-    method : None, "lognormal" or MonteCarlo
+    method : None, "lognormal", "none" or MonteCarlo
         ``None``/``"lognormal"``: a log-normal law with the Henze–Wagner
         limit mean and variance (composite; as R MVN and pingouin) or the
         exact finite-n mean and variance (simple null). ``MonteCarlo``: the
-        statistic simulated under N(0, I_d).
+        statistic simulated under N(0, I_d). ``"none"``: the statistic alone
+        (``pvalue`` NaN).
     nan_policy : {"propagate", "omit", "raise"}
         Rows with NaN.
 
@@ -167,7 +169,7 @@ def henze_zirkler(X, *, method=None, nan_policy="propagate"):
     ----------
     X : array_like or pandas.DataFrame, shape (n, d)
         Sample, one observation per row.
-    method : None, "lognormal" or MonteCarlo
+    method : None, "lognormal", "none" or MonteCarlo
         As in :func:`bhep`.
     nan_policy : {"propagate", "omit", "raise"}
         Rows with NaN.

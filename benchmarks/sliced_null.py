@@ -1,0 +1,152 @@
+"""Cost and accuracy of the sliced Epps–Pulley null law, in one run.
+
+Timing table: wall time of ``sliced_epps_pulley`` with the default p-value and
+with ``method="none"`` (the statistic alone; the difference is the p-value's
+cost), fresh directions per call (no law cache hit) and the same directions
+again (cache hit), median of ``--repeats`` warm calls.
+
+Accuracy table: for each (N, D, M), null (simple / composite) and rule (auto /
+lejepa), ``--reps`` statistics simulated under H0 with the package's exact
+Monte-Carlo simulator (seeded; the directions are seeded too), and the rates
+``P(p <= alpha) = P(T >= law.isf(alpha))`` of the default law at alpha =
+10/5/1%, with the Monte-Carlo standard error ``sqrt(alpha (1 - alpha) / reps)``.
+Also printed, where the spectrum fits a dense solve: the compressed law's tail
+probabilities at the exact spectrum's 10/5/1% points, minus alpha.
+
+    python benchmarks/sliced_null.py                    # both tables, 2000 replicates
+    python benchmarks/sliced_null.py --reps 100000      # the issue's reference size
+    python benchmarks/sliced_null.py --skip-timing --case 50 4 16
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _timing import median_time  # noqa: E402
+
+CASES = [(50, 4, 16), (200, 16, 64), (1000, 32, 256), (2000, 256, 256), (500, 64, 1024)]
+ALPHAS = (0.10, 0.05, 0.01)
+
+
+def _directions(D, M, seed):
+    A = np.random.default_rng(seed).standard_normal((D, M))
+    return A / np.linalg.norm(A, axis=0)
+
+
+def timing(repeats, big):
+    import normtest
+
+    f = normtest.sliced_epps_pulley
+    rows = []
+    cases = [(1000, 32, 256), (1000, 64, 1024), (1000, 512, 1024), (2500, 2048, 1024)]
+    if big:
+        cases.append((100_000, 512, 256))
+    f(np.random.default_rng(0).standard_normal((100, 4)), n_slices=4, rng=0)  # JIT warm-up
+    for N, D, M in cases:
+        X = np.random.default_rng(1).standard_normal((N, D))
+        for std in (False, True):
+            seeds = iter(range(10_000))
+            reps = repeats if N < 50_000 else 1
+            t_none = median_time(lambda: f(X, n_slices=M, rng=next(seeds), standardize=std, method="none"), reps)
+            t_full = median_time(lambda: f(X, n_slices=M, rng=next(seeds), standardize=std), reps)
+            t_warm = median_time(lambda: f(X, n_slices=M, rng=7, standardize=std), reps)
+            rows.append((N, D, M, std, t_none, t_full, t_warm))
+    S = np.random.default_rng(2).standard_normal((1024, 1024))
+    S = S + S.T
+    anchor = median_time(lambda: np.linalg.eigvalsh(S), repeats)
+    print("\nTiming (s, median of warm calls; 'fresh' = new directions each call, 'cached' = same directions)")
+    print(f"anchor: numpy.linalg.eigvalsh of a 1024 x 1024 matrix = {anchor:.3f} s")
+    print(f"{'N':>7} {'D':>5} {'M':>5} {'null':>9} {'statistic':>10} {'stat+p fresh':>13} {'p-value':>8}"
+          f" {'p/stat':>7} {'stat+p cached':>14}")
+    for N, D, M, std, tn, tf, tw in rows:
+        print(f"{N:>7} {D:>5} {M:>5} {'composite' if std else 'simple':>9} {tn:>10.3f} {tf:>13.3f}"
+              f" {tf - tn:>8.3f} {(tf - tn) / tn:>7.2f} {tw:>14.3f}")
+
+
+def _simulator(N, A, rname, standardize):
+    from normtest.ecf.rules import auto_rule, lejepa_rule
+    from normtest.ecf.sliced_laws import _simulate_sliced
+
+    if rname == "auto":
+        def rule_for(P):
+            return auto_rule(float(np.abs(P).max()), 1.0)
+    else:
+        rule = lejepa_rule()
+
+        def rule_for(P):
+            return rule
+    factor = None
+    if not standardize and A.shape[1] <= A.shape[0]:
+        factor = np.linalg.cholesky(A.T @ A)
+    return _simulate_sliced(N, A, rule_for, lambda s: s.mean(axis=-1), standardize, factor)
+
+
+def _law(N, A, rname, standardize):
+    from normtest.ecf._sliced_dispatch import asymptotic_pvalue, null_moments
+    from normtest.ecf.rules import auto_rule, lejepa_rule
+    from normtest.ecf.sliced_laws import _null_rule
+
+    rule = auto_rule(6.0, 1.0) if rname == "auto" else lejepa_rule()
+    nrule = _null_rule(rule, 1.0)
+    mom = null_moments(A, nrule, standardize, N)
+    t0 = time.perf_counter()
+    _, law, _ = asymptotic_pvalue(np.nan, A, nrule, standardize, "mean", mom, N)
+    return law, nrule, time.perf_counter() - t0
+
+
+def accuracy(cases, reps, seed, exact_max):
+    from normtest.ecf.sliced_laws import limit_null
+
+    print(f"\nAccuracy: P(p <= alpha) - alpha for alpha = {ALPHAS}, {reps} H0 replicates per row "
+          f"(MC SE {', '.join(f'{np.sqrt(a * (1 - a) / reps):.4f}' for a in ALPHAS)})")
+    print(f"{'N':>5} {'D':>4} {'M':>5} {'null':>9} {'rule':>6} {'P':>2} {'P(p<=a) - a (vs MC)':>22}"
+          f" {'compressed vs exact spectrum':>30} {'law s':>6} {'sim s':>6}")
+    worst = 0.0
+    for N, D, M in cases:
+        A = _directions(D, M, seed)
+        for std in (False, True):
+            for rname in ("auto", "lejepa"):
+                law, nrule, tlaw = _law(N, A, rname, std)
+                t0 = time.perf_counter()
+                sims = _simulator(N, A, rname, std)(reps, np.random.default_rng([seed, N, D, M, std]))
+                tsim = time.perf_counter() - t0
+                crit = np.asarray(law.isf(np.array(ALPHAS)))
+                dev = [float(np.mean(sims >= c)) - a for c, a in zip(crit, ALPHAS)]
+                se = np.sqrt(np.array(ALPHAS) * (1 - np.array(ALPHAS)) / reps)
+                worst = max(worst, max(abs(d) / max(0.003, 2 * s) for d, s in zip(dev, se)))
+                comp = ""
+                if M * nrule.nodes.size <= exact_max:
+                    exact, _ = limit_null(A, nrule, std, components=10**6)
+                    xs = exact.isf(np.array(ALPHAS))
+                    comp = " ".join(f"{float(law.sf(x)) - a:+.5f}" for x, a in zip(xs, ALPHAS))
+                print(f"{N:>5} {D:>4} {M:>5} {'composite' if std else 'simple':>9} {rname:>6}"
+                      f" {law.params['components']:>2} {' '.join(f'{d:+.4f}' for d in dev):>22}"
+                      f" {comp:>30} {tlaw:>6.3f} {tsim:>6.0f}", flush=True)
+    print(f"worst |deviation| / max(0.003, 2 SE) = {worst:.2f} (goal: <= 1)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=2000, help="H0 replicates per accuracy row")
+    ap.add_argument("--repeats", type=int, default=5, help="timed calls per timing row")
+    ap.add_argument("--seed", type=int, default=20261201)
+    ap.add_argument("--case", nargs=3, type=int, action="append", metavar=("N", "D", "M"))
+    ap.add_argument("--exact-max", type=int, default=3000,
+                    help="compare with the exact spectrum when M * K is at most this")
+    ap.add_argument("--big", action="store_true", help="also time (1e5, 512, 256)")
+    ap.add_argument("--skip-timing", action="store_true")
+    ap.add_argument("--skip-accuracy", action="store_true")
+    args = ap.parse_args()
+    print(f"cores={os.cpu_count()} OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+    if not args.skip_timing:
+        timing(args.repeats, args.big)
+    if not args.skip_accuracy:
+        accuracy([tuple(c) for c in args.case] if args.case else CASES, args.reps, args.seed, args.exact_max)
+
+
+if __name__ == "__main__":
+    main()

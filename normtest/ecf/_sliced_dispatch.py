@@ -1,0 +1,149 @@
+"""Which null law a sliced Epps–Pulley p-value uses, and the caches behind it.
+
+The laws themselves are in :mod:`normtest.ecf.sliced_laws`. Here: the choice
+(compressed Mehler law for the slice mean up to ``MAX_LAW_SLICES`` slices, a
+moment-matched gamma law beyond, the one-slice law for ``"max"``/``"none"``),
+and LRU caches of the laws and of the power sums of ``A^T A``, keyed by the
+directions and the rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+
+from .._cache import BoundedCache
+from ..null import AnalyticNull
+
+#: beyond this many slices the slice mean's p-value uses a gamma law with the null moments.
+MAX_LAW_SLICES = 2048
+
+#: measured bound on |P(p <= alpha) - alpha| of the limit law itself (against the exact spectrum,
+#: alpha in {0.1, 0.05, 0.01}; benchmarks/sliced_null.py), by number of components kept.
+LAW_ERROR = {1: 1e-3, 2: 5e-5}
+
+_LIMIT_CACHE = BoundedCache(max_entries=16)
+_BLOCKS_CACHE = BoundedCache(max_entries=4)
+
+
+def _gram_key(A):
+    return hashlib.sha1(np.ascontiguousarray(A).tobytes()).hexdigest()
+
+
+def _rule_key(rule):
+    return (rule.name, rule.scale, rule.nodes.tobytes(), rule.weights.tobytes())
+
+
+def _blocks(A, rule, composite):
+    """Cached degree factors and power sums of ``rho = A^T A`` (shared by the moments and the law)."""
+    from .sliced_laws import _Blocks
+
+    key = (_gram_key(A), _rule_key(rule), bool(composite))
+    return _BLOCKS_CACHE.get_or_make(key, lambda: _Blocks(A, rule, composite))
+
+
+def null_moments(A, rule, standardize, n):
+    """Null mean and variance of the slice mean: exact at this n (simple null) or limit values."""
+    from .sliced_laws import exact_moments, limit_moments
+
+    blocks = _blocks(A, rule, standardize)
+    if standardize:
+        return dict(limit_moments(A, rule, True, blocks=blocks), kind="limit")
+    return dict(exact_moments(A, rule, n, blocks=blocks), kind="exact")
+
+
+def _limit_null(A, rule, composite):
+    """Cached :func:`~normtest.ecf.sliced_laws.limit_null` of the directions `A` (D, M)."""
+    from .sliced_laws import limit_null
+
+    key = (_gram_key(A), _rule_key(rule), bool(composite))
+
+    def make():
+        null, label = limit_null(A, rule, composite, params={"composite": bool(composite)},
+                                 blocks=_blocks(A, rule, composite))
+        null.params["law_error"] = LAW_ERROR.get(null.params["components"], LAW_ERROR[2])
+        return null, label
+
+    return _LIMIT_CACHE.get_or_make(key, make)
+
+
+def _sf_many(null, x, direct_max=24, grid=32, rtol=1e-6, atol=1e-7):
+    """``null.sf`` at many points: direct for a few, else interpolation with error control.
+
+    Imhof's integral costs milliseconds per point; for M slices ``logit(sf)`` is
+    interpolated by a cubic spline in ``log x`` on a grid that is halved until
+    the spline through the grid misses the direct values at every interval's
+    midpoint by at most ``atol + rtol * p`` (the midpoints then join the grid,
+    so the final spline is finer than the one tested). If the grid would need
+    more points than asked, every point is evaluated directly.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    ok = np.isfinite(x) & (x > 0)
+    if ok.sum() <= direct_max:
+        return np.asarray(null.sf(x))
+    from scipy.interpolate import CubicSpline
+
+    def logit(p):
+        p = np.clip(p, 1e-300, 1.0 - 1e-16)
+        return np.log(p) - np.log1p(-p)
+
+    def expit(v):
+        return 1.0 / (1.0 + np.exp(-v))
+
+    vals = x[ok]
+    lo, hi = float(np.log(vals.min())), float(np.log(vals.max()))
+    if hi - lo < 1e-9:
+        return np.asarray(null.sf(x))
+    pts = np.linspace(lo, hi, grid)
+    sf = np.asarray(null.sf(np.exp(pts)), dtype=np.float64)
+    budget = int(ok.sum()) - grid
+    while True:
+        mids = 0.5 * (pts[1:] + pts[:-1])
+        if mids.size > budget:
+            return np.asarray(null.sf(x))
+        budget -= mids.size
+        sf_mid = np.asarray(null.sf(np.exp(mids)), dtype=np.float64)
+        miss = np.abs(expit(CubicSpline(pts, logit(sf))(mids)) - sf_mid)
+        order = np.argsort(np.concatenate([pts, mids]))
+        pts = np.concatenate([pts, mids])[order]
+        sf = np.concatenate([sf, sf_mid])[order]
+        if (miss <= atol + rtol * sf_mid).all():
+            break
+    out = np.full(x.shape, np.nan)
+    out[ok] = expit(CubicSpline(pts, logit(sf))(np.log(vals)))
+    rest = np.isfinite(x) & ~ok
+    if rest.any():
+        out[rest] = np.asarray(null.sf(x[rest]))
+    return np.clip(out, 0.0, 1.0)
+
+
+def _gamma_null(mean, var, params):
+    from scipy import stats
+
+    k = mean * mean / var
+    theta = var / mean
+    dist = stats.gamma(k, scale=theta)
+    return AnalyticNull("gamma-moments", sf=dist.sf, cdf=dist.cdf, ppf=dist.ppf,
+                        support=(0.0, mean + 10 * math.sqrt(var)),
+                        params={"mean": mean, "var": var, **params})
+
+
+def asymptotic_pvalue(stat, A, nrule, standardize, reduction, mom, n):
+    """``(pvalue, null, label)`` of the default (non Monte-Carlo) sliced p-value.
+
+    ``mom`` holds the null moments of the reduced statistic (used by the gamma law
+    beyond ``MAX_LAW_SLICES`` slices).
+    """
+    M = A.shape[1]
+    if reduction == "mean" and M <= MAX_LAW_SLICES:
+        null, label = _limit_null(A, nrule, standardize)
+        return null.sf(stat), null, label
+    if reduction == "mean":
+        null = _gamma_null(mom["mean"], mom["var"], {"n": n, "moments": mom["kind"]})
+        return null.sf(stat), null, "gamma-moments"
+    null, _ = _limit_null(np.ones((1, 1)), nrule, standardize)
+    if reduction == "none":
+        return _sf_many(null, stat), null, "asymptotic"
+    return min(1.0, M * float(null.sf(stat))), null, "asymptotic-bonferroni"
