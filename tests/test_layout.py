@@ -91,7 +91,7 @@ UPWARD_ALLOWED = {
 }
 
 #: Third-party packages that modules below the surface may import.
-REQUIRED = {"numpy", "scipy", "numba", "array_api_compat"}
+REQUIRED = {"numpy", "scipy", "numba", "array_api_compat", "threadpoolctl"}
 #: The one door to an optional dependency below the surface: module -> package.
 OPTIONAL_DOOR = {"normtest._progress": "tqdm",   # progress_bar(); everyone else calls it
                  "normtest.ecf._stream": "threadpoolctl"}  # BLAS pinned to 1 thread per worker, if installed

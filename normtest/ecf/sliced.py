@@ -366,7 +366,7 @@ def _all_directions(X, offset, W, beta, method, gen, n, settings, common):
                         null_moments=mom, quadrature=None, **common)
 
 
-def sliced_pvalue(slice_stats, n, A, rule, *, beta, spread, standardize, reduction, method, gen):
+def sliced_pvalue(slice_stats, n, A, rule, **kwargs):
     """The one p-value dispatch of the sliced test, from the slice statistics (any engine).
 
     Parameters
@@ -385,6 +385,15 @@ def sliced_pvalue(slice_stats, n, A, rule, *, beta, spread, standardize, reducti
     -------
     statistic, pvalue, pvalue_se, null, method_label, null_moments
     """
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: LAPACK's eigen-solves differ with the thread count in the last bits, and
+    # the law (so every p-value) must be the same on any thread count, machine or dask worker
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _sliced_pvalue(slice_stats, n, A, rule, **kwargs)
+
+
+def _sliced_pvalue(slice_stats, n, A, rule, *, beta, spread, standardize, reduction, method, gen):
     M = A.shape[1]
     D = A.shape[0]
     stat = {"mean": lambda s: s.mean(axis=-1), "max": lambda s: s.max(axis=-1),
