@@ -97,7 +97,7 @@ def check_table(meta, execute, *, engine, tests, standardize, alpha, correction,
     table["n_nan"] = table["n_nan"].astype("int64")
     for c in ("statistic", "pvalue", "pvalue_adj"):
         table[c] = table[c].astype("float64")
-    frame._correct(table, alpha, correction)
+    frame._correct(table, alpha, correction, "test")
     table.index = pd.Index(index, name="column")
 
     from ._version import __version__

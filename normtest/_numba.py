@@ -41,7 +41,8 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 # which "reassoc" would be allowed to fold into a single, inaccurate product.
 FASTMATH_STRICT = {"nsz", "arcp", "contract"}
 
-_KERNEL_FILES = ("ecf/_kernels.py", "edf/_kernels.py", "multivariate/_kernels.py")
+_KERNEL_FILES = ("ecf/_kernels.py", "ecf/_sincos.py", "ecf/_passes.py", "edf/_kernels.py",
+                 "multivariate/_kernels.py")
 
 
 def cache_available() -> bool:

@@ -2,7 +2,7 @@
 
 One call tests every numeric column of a DataFrame (optionally per group) with
 several normality tests and returns a tidy table, one row per column (and
-group) and test, with a multiple-testing correction over the whole table.
+group) and test; by default each test's p-values are corrected over the columns.
 
 Importing this module imports pandas and registers the DataFrame accessor
 ``df.normtest``. ``import normtest`` alone does not import pandas: the
@@ -19,15 +19,8 @@ import pandas as pd
 
 from ._progress import progress_bar
 from ._tables import COLUMNS, FAMILIES, build_row, column_kind, correct, empty_row, null_in_words
-from ._validate import (
-    DegenerateDataWarning,
-    SmallSampleWarning,
-    check_bool,
-    check_choice,
-    check_float,
-    check_int,
-    resolve_rng,
-)
+from ._validate import (DegenerateDataWarning, SmallSampleWarning, check_bool, check_choice, check_float,
+                        check_int, resolve_rng)
 
 __all__ = ["check", "NormtestAccessor", "register_accessor", "UNIVARIATE_TESTS", "MULTIVARIATE_TESTS",
            "CORRECTIONS", "FAMILIES"]
@@ -44,11 +37,7 @@ CORRECTIONS = ("holm", "bonferroni", "sidak", "holm-sidak", "simes-hochberg", "h
 _EXTRA_TESTS: dict = {}
 
 MULTIVARIATE_LABEL = "(multivariate)"
-_column_kind, _empty_row = column_kind, empty_row  # the names normtest/_distributed.py uses
-
-
-def _correct(table, alpha, correction, family="test"):
-    correct(table, alpha, correction, family)
+_column_kind, _empty_row, _correct = column_kind, empty_row, correct  # names normtest/_distributed.py uses
 
 
 def _register_test(name, func, *, multivariate=False):

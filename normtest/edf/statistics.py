@@ -29,12 +29,8 @@ _MIN_N_SIMPLE = 2
 _MIN_N_STEPHENS = 8
 _MIN_N_COMPOSITE_MC = 3
 
-_METHOD_NAMES = {
-    ("cramervonmises", False): "csorgo-faraway",
-    ("anderson", False): "marsaglia",
-    ("cramervonmises", True): "stephens",
-    ("anderson", True): "stephens",
-}
+_METHOD_NAMES = {("cramervonmises", False): "csorgo-faraway", ("anderson", False): "marsaglia",
+                 ("cramervonmises", True): "stephens", ("anderson", True): "stephens"}
 
 
 @dataclass(frozen=True, repr=False, eq=False)
