@@ -71,30 +71,24 @@ def _series(x, jmin, parity, terms=14):
     return out
 
 
-def _cosh_tail(x, jmin):
-    """sum over even j >= jmin of x^j/j! (jmin in {2, 4}) without cancellation."""
+def _hyp_tail(x, jmin, parity):
+    """sum over j >= jmin with j % 2 == parity of x^j/j! (cosh or sinh less its first terms), no cancellation.
+
+    ``parity`` 0: even j, ``jmin`` in {2, 4}; 1: odd j, ``jmin`` in {1, 3}.
+    """
     x = np.asarray(x, dtype=np.float64)
     out = np.empty_like(x)
     small = np.abs(x) < 1.5
-    out[small] = _series(x[small], jmin, 0)
+    out[small] = _series(x[small], jmin, parity)
     xb = x[~small]
-    val = np.cosh(xb) - 1.0
-    if jmin >= 4:
-        val = val - 0.5 * xb * xb
-    out[~small] = val
-    return out
-
-
-def _sinh_tail(x, jmin):
-    """sum over odd j >= jmin of x^j/j! (jmin in {1, 3})."""
-    x = np.asarray(x, dtype=np.float64)
-    out = np.empty_like(x)
-    small = np.abs(x) < 1.5
-    out[small] = _series(x[small], jmin, 1)
-    xb = x[~small]
-    val = np.sinh(xb)
-    if jmin >= 3:
-        val = val - xb
+    if parity == 0:
+        val = np.cosh(xb) - 1.0
+        if jmin >= 4:
+            val = val - 0.5 * xb * xb
+    else:
+        val = np.sinh(xb)
+        if jmin >= 3:
+            val = val - xb
     out[~small] = val
     return out
 
@@ -111,8 +105,8 @@ def feature_cov(rho, s, t, composite=False):
     logenv = -0.5 * (s[:, None] ** 2 + t[None, :] ** 2)
     env = np.exp(logenv)
     jc, js = (4, 3) if composite else (2, 1)
-    SC = env * _cosh_tail(np.clip(x, -1.5, 1.5), jc)
-    SS = env * _sinh_tail(np.clip(x, -1.5, 1.5), js)
+    SC = env * _hyp_tail(np.clip(x, -1.5, 1.5), jc, 0)
+    SS = env * _hyp_tail(np.clip(x, -1.5, 1.5), js, 1)
     big = np.abs(x) >= 1.5
     if big.any():  # exp(logenv -+ x) never overflows: |x| <= (s^2 + t^2) / 2
         le = np.broadcast_to(logenv, x.shape)[big]
