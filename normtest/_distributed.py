@@ -106,11 +106,9 @@ def check_table(meta, execute, *, engine, tests, standardize, alpha, correction,
                 "by": None, "columns": None if columns is None else list(selected),
                 "multivariate": multivariate or False, "n_resamples": n_resamples, "rng": seed, "engine": engine}
     table.attrs["normtest"] = {"version": __version__, "settings": settings, "seed": seed, "records": records}
-    for cat, count in categories.items():
-        what = {SmallSampleWarning: "too small for the test",
-                DegenerateDataWarning: "degenerate (constant)"}.get(cat, "failed")
-        warnings.warn(f"normtest.check: {count} row(s) {what}; their results are NaN "
-                      "(see the `note` column).", cat, stacklevel=stacklevel)
+    from ._tables import warn_nan_rows
+
+    warn_nan_rows(categories, stacklevel + 1)
     return table
 
 

@@ -361,3 +361,16 @@ def _render(columns) -> str:
     for i in range(len(columns[0][1]) if columns else 0):
         out.append(line([vals[i] for _, vals, _ in columns]))
     return "\n".join(out)
+
+
+def warn_nan_rows(categories, stacklevel):
+    """One warning per kind of row whose result is NaN (``categories``: warning class -> count)."""
+    import warnings
+
+    from ._validate import DegenerateDataWarning, SmallSampleWarning
+
+    for cat, count in categories.items():
+        what = {SmallSampleWarning: "too small for the test",
+                DegenerateDataWarning: "degenerate (constant)"}.get(cat, "failed")
+        warnings.warn(f"normtest.check: {count} row(s) {what}; their results are NaN "
+                      "(see the `note` column).", cat, stacklevel=stacklevel + 1)

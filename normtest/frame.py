@@ -12,14 +12,13 @@ case on the first use of ``normtest.check`` (see :func:`register_accessor`).
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pandas as pd
 
 from ._progress import progress_bar
-from ._tables import COLUMNS, FAMILIES, build_row, column_kind, correct, empty_row, null_in_words
-from ._validate import (DegenerateDataWarning, SmallSampleWarning, check_bool, check_choice, check_float,
+from ._tables import COLUMNS, FAMILIES, build_row, column_kind, correct, empty_row, null_in_words, warn_nan_rows
+from ._validate import (check_bool, check_choice, check_float,
                         check_int, resolve_rng)
 
 __all__ = ["check", "NormtestAccessor", "register_accessor", "UNIVARIATE_TESTS", "MULTIVARIATE_TESTS",
@@ -385,11 +384,7 @@ def _check(df, *, tests, standardize, alpha, correction, family, by, columns, mu
     }
     table.attrs["normtest"] = {"version": __version__, "settings": settings, "seed": seed, "records": records}
 
-    for cat, count in categories.items():
-        what = {SmallSampleWarning: "too small for the test",
-                DegenerateDataWarning: "degenerate (constant)"}.get(cat, "failed")
-        warnings.warn(f"normtest.check: {count} row(s) {what}; their results are NaN "
-                      "(see the `note` column).", cat, stacklevel=stacklevel)
+    warn_nan_rows(categories, stacklevel + 1)
     return table
 
 
