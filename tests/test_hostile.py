@@ -360,3 +360,14 @@ def test_dask_scale_and_degenerate_input():
         assert np.isnan(nd.epps_pulley(da.from_array(np.ones(1), chunks=1)).compute().statistic)
     with pytest.raises(ValueError, match="infinite"):
         nd.epps_pulley(da.from_array(np.r_[X1, np.inf], chunks=50)).compute()
+
+
+def test_subnormal_samples_do_not_overflow_the_fused_pass():
+    # found by hypothesis in CI: constant subnormal data overflowed 1/p (2**1025) in the fused 1-D pass
+    x = np.random.default_rng(0).standard_normal(50)
+    ref = normtest.epps_pulley(x)
+    tiny = normtest.epps_pulley(x * 1e-310)
+    np.testing.assert_allclose(tiny.statistic, ref.statistic, rtol=1e-10)
+    with pytest.warns(normtest.DegenerateDataWarning):
+        const = normtest.epps_pulley(np.full(12, 2.22507386e-309))
+    assert np.isnan(const.statistic) and np.isnan(const.pvalue)

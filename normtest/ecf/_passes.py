@@ -122,7 +122,8 @@ def row_moments(X):
     _moment_pass(X, 0, centre, part)
     amax = part[:, :, 0].max(axis=1)
     _, e = np.frexp(np.where(amax > 0, amax, 1.0))
-    inv_p = np.ldexp(1.0, -e)
+    # 1/p as a float: 2**1022 at most (for subnormal data u = x / p is then below 0.5, still exact)
+    inv_p = np.ldexp(1.0, -np.maximum(e, -1022))
     tot = part[:, :, 3].sum(axis=1)
     umin = part[:, :, 1].min(axis=1) * inv_p
     umax = part[:, :, 2].max(axis=1) * inv_p
