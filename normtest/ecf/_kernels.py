@@ -62,7 +62,7 @@ __all__ = ["FASTMATH", "FASTMATH_STRICT", "CACHE", "ecf_sums", "ecf_sums_rows", 
 # ECF sums: drivers over tasks (the tile kernels are in _sincos.py)
 # ---------------------------------------------------------------------------
 
-def _ecf_by_column_py(X, aff, nodes, step, use_step, C, S):
+def _ecf_by_column_py(X, aff, nodes, step, use_step, C, S, Z):
     m, n = X.shape
     K = nodes.shape[0]
     for j in prange(m):
@@ -72,26 +72,30 @@ def _ecf_by_column_py(X, aff, nodes, step, use_step, C, S):
         bC = np.empty(K)
         bS = np.empty(K)
         x = X[j]
+        zmax = Z[j]  # bits of the largest |a| (see _sincos.task_sums)
         # fixed row blocks inside a column: pairwise-like accuracy, thread-count free
         for lo in range(0, n, _ROW_BLOCK):
             hi = min(n, lo + _ROW_BLOCK)
             bC[:] = 0.0
             bS[:] = 0.0
-            task_sums(x, lo, hi, aff[j], nodes, step, use_step, buf, bC, bS)
+            zb = task_sums(x, lo, hi, aff[j], nodes, step, use_step, buf, bC, bS)
+            zmax = max(zmax, zb)
             for k in range(K):
                 accC[k] += bC[k]
                 accS[k] += bS[k]
         for k in range(K):
             C[j, k] += accC[k]
             S[j, k] += accS[k]
+        Z[j] = zmax
 
 
-def _ecf_by_block_py(X, aff, nodes, step, use_step, C, S):
+def _ecf_by_block_py(X, aff, nodes, step, use_step, C, S, Z):
     m, n = X.shape
     K = nodes.shape[0]
     nb = (n + _ROW_BLOCK - 1) // _ROW_BLOCK
     partC = np.zeros((nb, m, K))
     partS = np.zeros((nb, m, K))
+    partZ = np.zeros((nb, m), dtype=np.int64)
     for task in prange(nb * m):
         b = task // m
         j = task - b * m
@@ -99,8 +103,12 @@ def _ecf_by_block_py(X, aff, nodes, step, use_step, C, S):
         hi = min(n, lo + _ROW_BLOCK)
         buf = np.empty((5, TILE))
         x = X[j]
-        task_sums(x, lo, hi, aff[j], nodes, step, use_step, buf, partC[b, j], partS[b, j])
+        partZ[b, j] = task_sums(x, lo, hi, aff[j], nodes, step, use_step, buf, partC[b, j], partS[b, j])
     for j in range(m):
+        zmax = Z[j]
+        for b in range(nb):
+            zmax = max(zmax, partZ[b, j])
+        Z[j] = zmax
         for k in range(K):
             sc = 0.0
             ss = 0.0
@@ -151,12 +159,13 @@ def _check_out(out, m, K):
     return C, S
 
 
-def _run_rows(X, nodes, stepf, use_step, C, S, affine=None, serial=False):
+def _run_rows(X, nodes, stepf, use_step, C, S, affine=None, serial=False, zmax=None):
     """The drivers on a C-contiguous (m, n) float32/float64 array (rows are samples)."""
     m, n = X.shape
     K = nodes.shape[0]
     if K == 0 or m == 0 or n == 0:
         return
+    Z = np.zeros(m, dtype=np.int64)  # bits of max |a| per row
     aff = np.empty((m, 4))
     aff[:] = (1.0, 0.0, 0.0, 1.0)
     if affine is not None:
@@ -164,27 +173,33 @@ def _run_rows(X, nodes, stepf, use_step, C, S, affine=None, serial=False):
             aff[:, col] = v
     serial = serial or n * m * K < _SERIAL_WORK
     if m >= _MIN_COLS_PARALLEL:
-        (_ecf_by_column_serial if serial else _ecf_by_column)(X, aff, nodes, stepf, use_step, C, S)
+        (_ecf_by_column_serial if serial else _ecf_by_column)(X, aff, nodes, stepf, use_step, C, S, Z)
     else:
-        (_ecf_by_block_serial if serial else _ecf_by_block)(X, aff, nodes, stepf, use_step, C, S)
+        (_ecf_by_block_serial if serial else _ecf_by_block)(X, aff, nodes, stepf, use_step, C, S, Z)
+    if zmax is not None:
+        z = Z.view(np.float64) / (stepf if use_step else 1.0)
+        np.maximum(zmax, np.where(np.isnan(z), np.inf, z), out=zmax)
 
 
-def _run(X, transposed, nodes, step, out, affine=None, serial=False):
+def _run(X, transposed, nodes, step, out, affine=None, serial=False, zmax=None):
     # one compiled specialisation per dtype: C-contiguous float32 or float64 rows
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     nodes, stepf, use_step = _prepare_nodes(nodes, step)
     m = X.shape[0] if transposed else X.shape[1]
     C, S = _check_out(out, m, nodes.shape[0])
+    if zmax is not None and (zmax.shape != (m,) or zmax.dtype != np.float64):
+        raise ValueError(f"`zmax` must be a float64 array of shape {(m,)}.")
     if transposed or m == 1:
         rows = X if transposed else X.T
-        _run_rows(np.ascontiguousarray(rows), nodes, stepf, use_step, C, S, affine, serial)
+        _run_rows(np.ascontiguousarray(rows), nodes, stepf, use_step, C, S, affine, serial, zmax)
         return C, S
     # (n, m) layout: transpose chunks of whole row blocks, so every sample stays contiguous
     n = X.shape[0]
     chunk = max(_ROW_BLOCK, (_TRANSPOSE_VALUES // max(1, m)) // _ROW_BLOCK * _ROW_BLOCK)
     for lo in range(0, n, chunk):
-        _run_rows(np.ascontiguousarray(X[lo:lo + chunk].T), nodes, stepf, use_step, C, S, affine, serial)
+        _run_rows(np.ascontiguousarray(X[lo:lo + chunk].T), nodes, stepf, use_step, C, S, affine, serial,
+                  zmax)
     return C, S
 
 
@@ -234,7 +249,7 @@ def ecf_sums(P, nodes, step=None, out=None):
     return _run(P, False, nodes, step, out)
 
 
-def ecf_sums_rows(X, nodes, step=None, out=None, *, affine=None, serial=False):
+def ecf_sums_rows(X, nodes, step=None, out=None, *, affine=None, serial=False, zmax=None):
     """ECF sums of the rows of ``X`` (shape (m, n)): the (m, n) layout of `ecf_sums`.
 
     Same contract as :func:`ecf_sums` with observations along the last axis
@@ -242,12 +257,14 @@ def ecf_sums_rows(X, nodes, step=None, out=None, *, affine=None, serial=False):
     ``(C, S)`` of shape (m, K). ``affine=(pre, hi, lo, scale)`` (scalars or
     shape (m,)) makes them the sums of ``((X[j] pre - hi) - lo) scale`` without
     forming those values (the fused standardisation of the 1-D test). ``serial=True`` runs in the calling thread
-    (same result: the task partition does not change).
+    (same result: the task partition does not change). ``zmax``: a float64 array of shape (m,)
+    that receives ``max(zmax[j], max_i |z_ij|)``, the largest magnitude summed in each row (read
+    in the same pass: what the sliced "auto" rule checks its spread against).
     """
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"`X` must be a 2-d array (m, n). Got shape {X.shape} instead.")
-    return _run(X, True, nodes, step, out, affine, serial)
+    return _run(X, True, nodes, step, out, affine, serial, zmax)
 
 
 # ---------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from .._validate import (
 )
 from ..null import MonteCarlo, check_method, monte_carlo_null
 from .._matrix import _as_matrix, _drop_nan_rows, _whitener, _check_directions, _null_batch
-from ._stream import _projected_sums, _max_row_norm, _scan
+from ._stream import _auto_sums, _projected_sums, _max_row_norm, _scan
 from .rules import auto_rule, check_quadrature
 from .sliced_laws import _null_rule, _simulate_sliced
 from ._sliced_dispatch import asymptotic_pvalue, null_moments, _gamma_null, _gram_key, _rule_key
@@ -269,14 +269,17 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         return _all_directions(Xc, offset, W, beta, method, gen, n, settings, common)
 
     spread = None
-    if kind == "auto":
-        spread = _max_row_norm(Xc, offset, W) if W is not None else float(np.sqrt(np.max(sq[~nan_row])))
-        rule = auto_rule(spread, beta)
     B = A if W is None else W @ A
-    C, S = _projected_sums(Xc, B, rule, offset=offset)
+    if kind == "auto":
+        bound = _max_row_norm(Xc, offset, W) if W is not None else float(np.sqrt(np.max(sq[~nan_row])))
+        C, S, spread, rule = _auto_sums(Xc, B, offset, bound, beta)
+    else:
+        C, S = _projected_sums(Xc, B, rule, offset=offset)
     P = None
     if reduction == "mean" and rule.scale == "henze":  # a row subsample for the effect's interval
-        sub = Xc[:: max(1, n // 5000)].astype(np.float64)
+        from .effect import sliced_effect_stride
+
+        sub = Xc[::sliced_effect_stride(n, M, rule.nodes.size)].astype(np.float64)
         P = (((sub - offset) if offset is not None else sub) @ B).T
     return result_from_sums(C, S, n, A, rule, spread=spread, beta=beta, reduction=reduction, method=method,
                             gen=gen, settings=settings, common=common, projections=P)
