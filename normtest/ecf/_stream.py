@@ -175,7 +175,7 @@ def _max_row_norm(X, offset=None, W=None):
 
 
 
-_PILOT_ROWS = 4096  # rows whose projections size the sliced "auto" rule
+_PILOT_ROWS = 2048  # rows whose projections size the sliced "auto" rule
 
 
 def _pilot_spread(X, B, offset, bound):

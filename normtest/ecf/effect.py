@@ -147,44 +147,49 @@ def sliced_effect_stride(n, M, K):
 def _influence(Ys, C, S, t, w, R, standardize, step=None):
     """The influence function of Delta at the points ``Ys`` (m, ms), per row's ECF ``C, S`` (m, K).
 
-    With ``step`` (nodes ``t_k = k step``) the table ``exp(i t_k y)`` is the running product
-    of ``exp(i step y)`` (error ~k ulp; one complex exponential per point instead of K cos/sin).
+    With ``step`` (nodes ``t_k = k step``) the trigonometric sums come from the numba kernel
+    ``trig_points`` (one sin/cos per point, the rotation for the other nodes); otherwise
+    from (points x nodes) tables in chunks.
     """
-    m = Ys.shape[0]
     phi0 = np.exp(-0.5 * t * t)
     a = w * (C - phi0)                       # (m, K)
     b = w * S
     const = np.sum(a * C + b * S, axis=1)    # (m,)
+    if step is not None:
+        from ._kernels import trig_points
+
+        trig, P, Q = trig_points(Ys, a, b, step, R, pq=standardize)
+        return _influence_terms(Ys, trig, const, C, S, t, w, phi0, P, Q, R)
     out = np.empty(Ys.shape)
     rows = max(1, _CHUNK // max(1, Ys.shape[1] * t.size))
-    for lo in range(0, m, rows):
+    for lo in range(0, Ys.shape[0], rows):
         y = Ys[lo:lo + rows]
         near = np.abs(y) <= R
-        if step is not None:
-            e = np.exp(1j * step * y)[:, :, None]
-            E = np.cumprod(np.broadcast_to(e, y.shape + t.shape), axis=2)
-            cos, sin = E.real, E.imag
-        else:
-            ang = y[:, :, None] * t[None, None, :]
-            cos, sin = np.cos(ang), np.sin(ang)
-        far = not near.all()
-        if far:
-            cos[~near] = 0.0
-            sin[~near] = 0.0
-        infl = 2.0 * (np.einsum("rjk,rk->rj", cos, a[lo:lo + rows])
-                      + np.einsum("rjk,rk->rj", sin, b[lo:lo + rows])
-                      - const[lo:lo + rows, None])
+        ang = y[:, :, None] * t[None, None, :]
+        cos, sin = np.cos(ang), np.sin(ang)
+        cos[~near] = 0.0
+        sin[~near] = 0.0
+        P = Q = None
         if standardize:
-            yy = np.where(near, y, 0.0) if far else y
-            P = np.einsum("rj,rjk->rk", yy, sin) / y.shape[1]
-            Q = np.einsum("rj,rjk->rk", yy, cos) / y.shape[1]
-            c_ = C[lo:lo + rows]
-            s_ = S[lo:lo + rows]
-            A = -2.0 * np.sum(w * t * phi0 * s_, axis=1)
-            B = 2.0 * np.sum(w * t * ((c_ - phi0) * P - s_ * Q), axis=1)
-            infl = infl + A[:, None] * y + 0.5 * B[:, None] * (y * y - 1.0)
-        out[lo:lo + rows] = infl
+            yy = np.where(near, y, 0.0)
+            P = np.einsum("rj,rjk->rk", yy, sin)
+            Q = np.einsum("rj,rjk->rk", yy, cos)
+        trig = np.einsum("rjk,rk->rj", cos, a[lo:lo + rows]) + np.einsum("rjk,rk->rj", sin, b[lo:lo + rows])
+        sl = slice(lo, lo + rows)
+        out[sl] = _influence_terms(y, trig, const[sl], C[sl], S[sl], t, w, phi0, P, Q, R)
     return out
+
+
+def _influence_terms(y, trig, const, C, S, t, w, phi0, P, Q, R):
+    """IF = 2 (trig - const) [+ A y + B (y^2 - 1)/2 with P, Q the sums of y sin, y cos (composite)]."""
+    infl = 2.0 * (trig - const[:, None])
+    if P is not None:
+        P = P / y.shape[1]
+        Q = Q / y.shape[1]
+        A = -2.0 * np.sum(w * t * phi0 * S, axis=1)
+        B = 2.0 * np.sum(w * t * ((C - phi0) * P - S * Q), axis=1)
+        infl = infl + A[:, None] * y + 0.5 * B[:, None] * (y * y - 1.0)
+    return infl
 
 
 def population_distance(cf, beta: float = 1.0) -> float:
