@@ -123,7 +123,7 @@ def _by_workers(project, starts, nodes, step, C, S, zmax=None):
     except ImportError:  # pragma: no cover - optional dependency
         return False
     import collections
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import wait
 
     import numba
 
@@ -138,7 +138,8 @@ def _by_workers(project, starts, nodes, step, C, S, zmax=None):
         return ecf_sums_rows(P, nodes, step, out=out, serial=True, zmax=z) + (z,)
 
     workers = max(1, min(numba.get_num_threads(), len(starts)))
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+    pool = _worker_pool(workers)
+    with threadpool_limits(limits=1, user_api="blas"):
         pending = collections.deque()
         todo = iter(starts)
         try:
@@ -158,7 +159,25 @@ def _by_workers(project, starts, nodes, step, C, S, zmax=None):
         finally:
             for fut in pending:
                 fut.cancel()
+            wait(pending)  # on an error: no tile of this call keeps running after it
     return True
+
+
+_POOLS: dict = {}
+
+
+def _worker_pool(workers):
+    """A thread pool of `workers` threads, kept for later calls (starting threads costs ms).
+
+    Keyed by process id too: a forked child has none of its parent's threads.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = (os.getpid(), workers)
+    pool = _POOLS.get(key)
+    if pool is None:
+        pool = _POOLS.setdefault(key, ThreadPoolExecutor(workers, thread_name_prefix="normtest-tile"))
+    return pool
 
 
 def _max_row_norm(X, offset=None, W=None):
@@ -199,7 +218,7 @@ def _pilot_spread(X, B, offset, bound):
     return min(bound, 1.1 * grow * top + 0.5)
 
 
-def _auto_sums(X, B, offset, bound, beta):
+def _auto_sums(X, B, offset, bound, auto_rule):
     """Sums of the sliced test under its "auto" rule: ``(C, S, spread, rule)``.
 
     The rule is sized from :func:`_pilot_spread`, far below the bound ``max_j ||X_j||``
@@ -207,12 +226,11 @@ def _auto_sums(X, B, offset, bound, beta):
     reports the largest |projection| of every slice in the same pass. Where it exceeds
     the guessed spread (data whose extremes the subsample missed) the sums are computed
     again under the rule of the observed maximum, so the rule always holds every value
-    and the statistic keeps the accuracy of :func:`~normtest.ecf.rules.auto_rule`.
+    and the statistic keeps the accuracy of :func:`~normtest.ecf.rules.auto_rule` (passed in as
+    ``auto_rule(spread)``, with the caller's beta).
     """
-    from .rules import auto_rule
-
     spread = _pilot_spread(X, B, offset, bound)
-    rule = auto_rule(spread, beta)
+    rule = auto_rule(spread)
     if spread >= bound:  # the bound itself: nothing to check
         C, S = _projected_sums(X, B, rule, offset=offset)
         return C, S, spread, rule
@@ -221,6 +239,6 @@ def _auto_sums(X, B, offset, bound, beta):
     top = float(zmax.max()) if zmax.size else 0.0
     if top > spread:
         spread = top
-        rule = auto_rule(spread, beta)
+        rule = auto_rule(spread)
         C, S = _projected_sums(X, B, rule, offset=offset)
     return C, S, spread, rule

@@ -148,8 +148,9 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         (``"auto"``, ``"gauss-hermite"``, ``directions="all"``). Must be 1
         with the LeJEPA presets.
     quadrature : str, QuadratureRule or (nodes, weights), default "auto"
-        ``"auto"``: an equispaced rule on the Henze scale sized from
-        ``max_j ||X_j||`` (a bound on every projection) so that every slice
+        ``"auto"``: an equispaced rule on the Henze scale sized from the
+        largest |projection| (guessed from a row subsample, checked in the
+        pass that sums, recomputed if exceeded) so that every slice
         statistic equals the exact integral ``T_{N,beta}`` to about 1e-10.
         ``"lejepa"``: nodes ``linspace(0, 3, 17)``, folded trapezoid, weight
         ``exp(-t^2/2)``, times N (official LeJEPA ``EppsPulley``). ``"paper"``:
@@ -272,7 +273,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     B = A if W is None else W @ A
     if kind == "auto":
         bound = _max_row_norm(Xc, offset, W) if W is not None else float(np.sqrt(np.max(sq[~nan_row])))
-        C, S, spread, rule = _auto_sums(Xc, B, offset, bound, beta)
+        C, S, spread, rule = _auto_sums(Xc, B, offset, bound, lambda s: auto_rule(s, beta))
     else:
         C, S = _projected_sums(Xc, B, rule, offset=offset)
     P = None
