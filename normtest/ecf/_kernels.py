@@ -374,23 +374,44 @@ def _trig_points_py(Y, a, b, step, R, pq, out, P, Q):
     m, ms = Y.shape
     K = a.shape[1]
     for r in prange(m):
-        for j in range(ms):
-            y = Y[r, j]
-            if not abs(y) <= R:  # far points (and NaN) drop out
-                out[r, j] = 0.0
-                continue
-            p = np.cos(step * y)
-            q = np.sin(step * y)
-            c = p
-            s = q
-            acc = 0.0
+        buf = np.empty((5, TILE))  # rotation state c, s; step rotation p, q; the point y (0 if far)
+        c = buf[0]
+        s = buf[1]
+        p = buf[2]
+        q = buf[3]
+        yy = buf[4]
+        for t0 in range(0, ms, TILE):
+            n = min(TILE, ms - t0)
+            acc = out[r, t0:t0 + n]
+            for i in range(n):
+                y = Y[r, t0 + i]
+                near = abs(y) <= R  # far points (and NaN) drop out: state 0 stays 0
+                yv = y if near else 0.0
+                ci = np.cos(step * yv)
+                si = np.sin(step * yv)
+                w = 1.0 if near else 0.0
+                p[i] = ci
+                q[i] = si
+                c[i] = ci * w
+                s[i] = si * w
+                yy[i] = yv
+                acc[i] = 0.0
             for k in range(K):
-                acc += a[r, k] * c + b[r, k] * s
+                ak = a[r, k]
+                bk = b[r, k]
+                sp = 0.0
+                sq = 0.0
+                for i in range(n):  # independent points: a vectorised loop
+                    ci = c[i]
+                    si = s[i]
+                    acc[i] += ak * ci + bk * si
+                    sp += yy[i] * si
+                    sq += yy[i] * ci
+                    c[i] = ci * p[i] - si * q[i]
+                    s[i] = si * p[i] + ci * q[i]
                 if pq:
-                    P[r, k] += y * s
-                    Q[r, k] += y * c
-                c, s = c * p - s * q, s * p + c * q
-            out[r, j] = acc
+                    P[r, k] += sp
+                    Q[r, k] += sq
 
 
 _trig_points = njit(parallel=True, nogil=True, cache=CACHE, fastmath=FASTMATH)(_trig_points_py)
@@ -403,7 +424,8 @@ def trig_points(Y, a, b, step, R=np.inf, pq=False):
     ``Y`` (m, ms), ``a, b`` (m, K). Points with ``|y| > R`` give 0 and are left out of
     ``P[r, k] = sum_j y sin(t_k y)``, ``Q[r, k] = sum_j y cos(t_k y)``, computed with
     ``pq=True``. One libm sin/cos per point and the angle-addition rotation for the other
-    nodes (error ~k ulp). Rows are tasks: deterministic on any thread count. Returns
+    nodes (error ~k ulp), points in tiles (a vectorised loop over the tile per node). Rows
+    are tasks: deterministic on any thread count. Returns
     ``(out, P, Q)`` (P, Q None without `pq`).
     """
     Y = np.ascontiguousarray(Y, dtype=np.float64)
