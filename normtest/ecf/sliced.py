@@ -419,7 +419,7 @@ def _sliced_pvalue(slice_stats, n, A, rule, *, beta, spread, standardize, reduct
                 factor = vecs * np.sqrt(np.clip(vals, 0, None))
         if rule.name == "auto":
             def rule_for(P, _b=beta, _s=spread):
-                return auto_rule(max(_s, float(np.abs(P).max())), _b)
+                return auto_rule(max(_s, float(P.max()), -float(P.min())), _b)  # no |P| temporary
         else:
             def rule_for(P, _r=rule):
                 return _r
