@@ -43,7 +43,7 @@ def _projected_sums(X, B, rule, *, offset=None, zmax=None):
     so that every slice's values are contiguous for the kernel, in X's dtype
     (float32 stays float32; the sums are float64). Tiles are summed in order,
     so the result depends on the shapes only, never on timing or threads.
-    ``zmax`` (float64, shape (M,)) receives the largest |projection| of every
+    ``zmax`` (float64, shape (M,)) receives the largest ``|projection|`` of every
     slice, read by the kernel in the same pass.
     """
     from ._kernels import ecf_sums_rows
@@ -198,9 +198,9 @@ _PILOT_ROWS = 2048  # rows whose projections size the sliced "auto" rule
 
 
 def _pilot_spread(X, B, offset, bound):
-    """A spread for the sliced "auto" rule: the largest |projection| expected over all rows.
+    """A spread for the sliced "auto" rule: the largest ``|projection|`` expected over all rows.
 
-    The largest |projection| of an evenly strided subsample of rows, extrapolated to all
+    The largest ``|projection|`` of an evenly strided subsample of rows, extrapolated to all
     ``n M`` values as the maximum of Gaussian values grows (``sqrt(log(2 n M))``), with a
     10% + 0.5 margin, and never above the bound ``max_j ||X_j||``. It is a guess, checked
     afterwards (:func:`_auto_sums`): the rule is exact for the data only where it holds.
@@ -223,7 +223,7 @@ def _auto_sums(X, B, offset, bound, auto_rule):
 
     The rule is sized from :func:`_pilot_spread`, far below the bound ``max_j ||X_j||``
     for data near N(0, I) in many dimensions (3x fewer nodes at D = 512), and the kernel
-    reports the largest |projection| of every slice in the same pass. Where it exceeds
+    reports the largest ``|projection|`` of every slice in the same pass. Where it exceeds
     the guessed spread (data whose extremes the subsample missed) the sums are computed
     again under the rule of the observed maximum, so the rule always holds every value
     and the statistic keeps the accuracy of :func:`~normtest.ecf.rules.auto_rule` (passed in as

@@ -149,7 +149,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         with the LeJEPA presets.
     quadrature : str, QuadratureRule or (nodes, weights), default "auto"
         ``"auto"``: an equispaced rule on the Henze scale sized from the
-        largest |projection| (guessed from a row subsample, checked in the
+        largest absolute projection (guessed from a row subsample, checked in the
         pass that sums, recomputed if exceeded) so that every slice
         statistic equals the exact integral ``T_{N,beta}`` to about 1e-10.
         ``"lejepa"``: nodes ``linspace(0, 3, 17)``, folded trapezoid, weight
