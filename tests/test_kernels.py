@@ -384,3 +384,11 @@ def test_trig_points_matches_naive(rng, m):
     np.testing.assert_allclose(P, np.nansum(yy * sin, axis=1), rtol=0, atol=1e-11)
     np.testing.assert_allclose(Q, np.nansum(yy * cos, axis=1), rtol=0, atol=1e-11)
     assert trig_points(Y, a, b, step)[1] is None
+    # a point beyond the polynomial's range (step y > 1e5): that tile by libm, the others unchanged
+    Y2 = np.where(np.isfinite(Y), Y, 0.0)
+    Y2[-1, 5] = 4e5
+    out2 = trig_points(Y2, a, b, step)[0]
+    ref2 = (np.cos(Y2[:, :, None] * t) * a[:, None, :]).sum(-1) + (np.sin(Y2[:, :, None] * t) * b[:, None, :]).sum(-1)
+    np.testing.assert_allclose(out2[-1, 5], ref2[-1, 5], rtol=0, atol=1e-6)  # the reference's t_k y rounds
+    ref2[-1, 5] = out2[-1, 5]
+    np.testing.assert_allclose(out2, ref2, rtol=0, atol=1e-12)
