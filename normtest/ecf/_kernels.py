@@ -375,11 +375,7 @@ def _trig_points_py(Y, a, b, step, R, pq, out, P, Q):
     K = a.shape[1]
     for r in prange(m):
         buf = np.empty((5, TILE))  # rotation state c, s; step rotation p, q; the point y (0 if far)
-        c = buf[0]
-        s = buf[1]
-        p = buf[2]
-        q = buf[3]
-        yy = buf[4]
+        c, s, p, q, yy = buf[0], buf[1], buf[2], buf[3], buf[4]
         for t0 in range(0, ms, TILE):
             n = min(TILE, ms - t0)
             acc = out[r, t0:t0 + n]
@@ -439,16 +435,13 @@ def trig_points(Y, a, b, step, R=np.inf, pq=False):
     are tasks: deterministic on any thread count. Returns
     ``(out, P, Q)`` (P, Q None without `pq`).
     """
-    Y = np.ascontiguousarray(Y, dtype=np.float64)
-    a = np.ascontiguousarray(a, dtype=np.float64)
-    b = np.ascontiguousarray(b, dtype=np.float64)
+    Y, a, b = (np.ascontiguousarray(v, dtype=np.float64) for v in (Y, a, b))
     m, ms = Y.shape
     K = a.shape[1]
     out = np.empty((m, ms))
     P = np.zeros((m, K) if pq else (0, 0))
     Q = np.zeros_like(P)
-    # a few ms of work at most for one test's effect (<= 1e7 node-values): a parallel region costs
-    # more than it saves there on a busy machine (measured 11 ms parallel vs 2 ms serial at load 8)
+    # an effect is <= 1e7 node-values: serial (busy machine, load 8: 11 ms parallel, 2 ms serial)
     serial = m < _MIN_COLS_PARALLEL or m * ms * K < 25 * _SERIAL_WORK
     (_trig_points_serial if serial else _trig_points)(Y, a, b, float(step), float(R), bool(pq), out, P, Q)
     return out, (P if pq else None), (Q if pq else None)
