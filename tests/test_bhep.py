@@ -16,7 +16,7 @@ def test_bhep_against_naive(rng, d, beta, standardize):
     X = rng.standard_normal((90, d)) @ rng.standard_normal((d, d)) + 1.0
     if not standardize:
         X = rng.standard_normal((90, d)) * 1.1
-    r = normtest.bhep(X, beta=beta, standardize=standardize)
+    r = normtest.bhep(X, beta=beta, standardize=standardize, method="none")  # the statistic alone
     np.testing.assert_allclose(r.statistic, naive.bhep_naive(X, beta, standardize), rtol=1e-11)
     assert r.standardize is standardize and r.settings["beta"] == beta
 
@@ -133,8 +133,9 @@ def test_bad_input_and_nan(rng):
     Xn = X.copy()
     Xn[2, 1] = np.nan
     assert np.isnan(normtest.henze_zirkler(Xn).statistic)
-    r = normtest.henze_zirkler(Xn, nan_policy="omit")
-    assert r.n == 29 and r.statistic == normtest.henze_zirkler(np.delete(X, 2, axis=0)).statistic
+    with pytest.warns(SmallSampleWarning, match="from n = 30"):  # n = 29 < 10 d: no default p-value
+        r = normtest.henze_zirkler(Xn, nan_policy="omit")
+        assert r.n == 29 and r.statistic == normtest.henze_zirkler(np.delete(X, 2, axis=0)).statistic
     with pytest.raises(ValueError, match="NaN"):
         normtest.bhep(Xn, nan_policy="raise")
     with pytest.warns(SmallSampleWarning):
@@ -155,3 +156,39 @@ def test_memory_is_linear():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 20 * X.nbytes
+
+
+def _sizes(test, n, d, reps, seed, **kw):
+    """P(p <= 5%), P(p <= 10%) over `reps` seeded N(0, I_d) samples (NaN counts as no rejection)."""
+    g = np.random.default_rng(seed)
+    p = np.array([test(g.standard_normal((n, d)), **kw).pvalue for _ in range(reps)])
+    return np.mean(p <= 0.05), np.mean(p <= 0.10)
+
+
+@pytest.mark.parametrize("d", [2, 5])
+def test_default_calibrated_at_its_smallest_n(d):
+    """The small-n rule: at n = max(20, 10 d) (HZ) and max(50, 20 d) (BHEP) the default 5% and 10%
+    tests reject within 15% of their level plus 2.5 binomial sd (1500 seeded samples; the full
+    measurement is `benchmarks/validation.py --small-n`); one n below, NaN with a warning."""
+    from normtest.multivariate.bhep import lognormal_min_n
+
+    reps = 1500
+    for test, hz in ((normtest.henze_zirkler, True), (normtest.bhep, False)):
+        n = lognormal_min_n(d, True, hz)
+        rates = _sizes(test, n, d, reps, [d, n])
+        for rate, a in zip(rates, (0.05, 0.10)):
+            assert abs(rate - a) <= 0.15 * a + 2.5 * np.sqrt(a * (1 - a) / reps), (test, n, d, rates)
+        with pytest.warns(SmallSampleWarning, match=f"from n = {n} on"):
+            assert np.isnan(test(np.random.default_rng(0).standard_normal((n - 1, d))).pvalue)
+        forced = test(np.random.default_rng(0).standard_normal((n - 1, d)), method="lognormal")
+        assert forced.method == "lognormal" and 0 < forced.pvalue < 1
+
+
+def test_d1_uses_the_epps_pulley_law(rng):
+    x = rng.standard_normal(40)
+    r, ep = normtest.bhep(x[:, None]), normtest.epps_pulley(x)
+    np.testing.assert_allclose(r.statistic, ep.statistic, rtol=1e-10)
+    assert r.method == "table" and r.pvalue == pytest.approx(ep.pvalue, rel=1e-12)
+    hz = normtest.henze_zirkler(x[:, None])
+    ep_hz = normtest.epps_pulley(x, beta=hz.settings["beta"])
+    assert hz.method == "asymptotic" and hz.pvalue == pytest.approx(ep_hz.pvalue, rel=1e-9)
