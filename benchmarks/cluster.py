@@ -40,20 +40,37 @@ def peak_rss_mb():
 
 
 def write_parquet(path, n_rows, n_cols, *, rows_per_file, seed):
+    """Write the data set once, file by file (one file's block in memory at a time, <= ~60 MB).
+
+    Reused when complete (a ``_COMPLETE`` marker written last); each file is written under
+    a temporary name and renamed, so an interrupted run leaves no half-written data set
+    that a later run would take for the real one. A partial set is resumed: the files are
+    drawn from per-file seeds, so finished files need not be rewritten.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     os.makedirs(path, exist_ok=True)
-    if os.listdir(path):
+    marker = os.path.join(path, "_COMPLETE")
+    if os.path.exists(marker):
         return
-    gen = np.random.default_rng(seed)
     names = [f"x{j}" for j in range(n_cols)]
     for i, lo in enumerate(range(0, n_rows, rows_per_file)):
+        final = os.path.join(path, f"part-{i:05d}.parquet")
+        if os.path.exists(final):
+            continue
+        gen = np.random.default_rng([seed, i])
         k = min(rows_per_file, n_rows - lo)
         block = gen.standard_normal((k, n_cols), dtype=np.float32)
-        block[:, -1] = gen.standard_exponential(k, dtype=np.float32) if n_cols <= 8 else block[:, -1]
+        if n_cols <= 8:
+            block[:, -1] = gen.standard_exponential(k, dtype=np.float32)
         table = pa.table({c: block[:, j] for j, c in enumerate(names)})
-        pq.write_table(table, os.path.join(path, f"part-{i:05d}.parquet"), row_group_size=min(k, 1 << 20))
+        del block
+        tmp = os.path.join(path, f"_part-{i:05d}.tmp")   # "_" names are not read as data
+        pq.write_table(table, tmp, row_group_size=min(k, 1 << 20))
+        os.replace(tmp, final)
+    with open(marker, "w") as fh:
+        fh.write(f"{n_rows} rows x {n_cols} float32 columns, seed {seed}\n")
 
 
 def warm_up():
@@ -188,6 +205,7 @@ def main(argv=None):
     ap.add_argument("--out", default=None, help="write the JSON summary here")
     ap.add_argument("--cases", default="1d,sliced,merging,spark")
     ap.add_argument("--slices", type=int, default=256)
+    ap.add_argument("--write-only", action="store_true", help="write (or complete) the data sets and stop")
     args = ap.parse_args(argv)
     cases = args.cases.split(",")
     n1, n2, n3 = int(2e8 * args.scale), int(2e7 * args.scale), int(1e7 * args.scale)
@@ -198,6 +216,8 @@ def main(argv=None):
         write_parquet(p1, n1, 4, rows_per_file=max(1, min(n1, 2_500_000)), seed=1)
     if "sliced" in cases or "merging" in cases:
         write_parquet(p2, n2, 128, rows_per_file=max(1, min(n2, 100_000)), seed=2)
+    if args.write_only:
+        return
     if "1d" in cases or "sliced" in cases or "merging" in cases:
         from dask.distributed import Client, LocalCluster
 

@@ -17,7 +17,7 @@ from .._validate import (
 )
 from ..null import check_method
 from ..ecf.rules import auto_rule, check_quadrature
-from ._base import Accumulator, merge_moments
+from ._base import Accumulator, column_moments, merge_moments, scaled_moments
 
 
 class SlicedEppsPulley(Accumulator):
@@ -121,23 +121,25 @@ class SlicedEppsPulley(Accumulator):
             self._plan = {"B": self._directions(D)[0], "offset": None, "spread": np.array(0.0)}
 
     def _plan_from(self, st):
-        from .._matrix import whitener_from_cov
+        from .._matrix import whitener_from_moments
+        from .._standardize import Centre
 
         D = st["mean"].size
         A, _, _ = self._directions(D)
         spread = float(st["max_norm"])
-        if self.standardize:
-            cnt = float(st["cnt"])
-            if cnt < D + 2:   # too small: result() says so; any plan will do meanwhile
-                return {"B": A, "offset": st["mean"], "spread": np.array(max(spread, 1.0))}
-            cov = st["m2"] / cnt
-            W = whitener_from_cov(cov)
-            sd = np.sqrt(np.diag(cov))
-            reach = np.maximum(np.abs(st["hi"] - st["mean"]), np.abs(st["lo"] - st["mean"])) / sd
-            box = np.linalg.norm(W * sd, 2) * np.linalg.norm(reach)
-            ball = np.linalg.norm(W, 2) * (spread + np.linalg.norm(st["mean"]))
-            return {"B": W @ A, "offset": st["mean"], "spread": np.array(float(min(box, ball)))}
-        return {"B": A, "offset": None, "spread": np.array(spread)}
+        if not self.standardize:
+            return {"B": A, "offset": None, "spread": np.array(spread)}
+        p, hi, lo, sd_u, cov_u, degenerate = scaled_moments(st)
+        centre = Centre(hi * p, lo * p)
+        if float(st["cnt"][0]) < D + 2:   # too small: result() says so; any plan will do meanwhile
+            return {"B": A, "offset": centre, "spread": np.array(max(spread, 1.0))}
+        _, W = whitener_from_moments(centre, p, cov_u, degenerate)
+        with np.errstate(over="ignore", invalid="ignore"):
+            reach = np.maximum(np.abs((st["max"] / p - hi) - lo), np.abs((st["min"] / p - hi) - lo)) / sd_u
+            box = np.linalg.norm(W * (sd_u * p), 2) * np.linalg.norm(reach)
+            ball = np.linalg.norm(W, 2) * (spread + np.linalg.norm(np.asarray(centre)))
+        bound = min(box, ball) if np.isfinite(ball) else box
+        return {"B": W @ A, "offset": centre, "spread": np.array(float(bound))}
 
     # -- data ---------------------------------------------------------------
     def _update(self, x, mask):
@@ -161,19 +163,15 @@ class SlicedEppsPulley(Accumulator):
         self._sums = part if self._sums is None else self._merge_sums(self._sums, part)
 
     def _moments(self, xs):
-        D = xs.shape[1]
-        cnt = float(xs.shape[0])
-        if not cnt:
-            m2 = np.zeros((D, D)) if self.standardize else np.zeros(D)
-            return {"cnt": np.array(0.0), "mean": np.zeros(D), "m2": m2, "lo": np.full(D, np.inf),
-                    "hi": np.full(D, -np.inf), "max_norm": np.array(0.0)}
         x64 = xs.astype(np.float64, copy=False)
-        mean = x64.mean(axis=0)
-        dev = x64 - mean
-        m2 = dev.T @ dev if self.standardize else np.einsum("ij,ij->j", dev, dev)
-        norm = float(np.sqrt(np.max(np.einsum("ij,ij->i", x64, x64))))
-        return {"cnt": np.array(cnt), "mean": mean, "m2": m2, "lo": x64.min(axis=0), "hi": x64.max(axis=0),
-                "max_norm": np.array(norm)}
+        out = column_moments(x64, comoments=self.standardize)
+        # the largest row norm, scaled by a power of two first (no overflow in the squares)
+        top = float(out["exp"].max()) if xs.shape[0] else 0.0
+        g = np.ldexp(1.0, int(min(max(top, -1022.0), 1023.0)))
+        sq = np.einsum("ij,ij->i", x64 / g, x64 / g)
+        with np.errstate(over="ignore"):
+            out["max_norm"] = np.array(float(np.sqrt(np.max(sq, initial=0.0)) * g))
+        return out
 
     # -- state: pass-2 states carry their sums only (the plan stays with the driver) -------------
     def to_dict(self):
@@ -210,7 +208,7 @@ class SlicedEppsPulley(Accumulator):
                               "n": np.array(0.0), "n_nan": np.array(0.0)}
         n, n_nan = int(sums["n"]), int(sums["n_nan"])
         st = self._stats
-        if st is not None and (int(st["cnt"]) != n or int(st["n_nan"]) != n_nan):
+        if st is not None and (int(st["cnt"][0]) != n or int(st["n_nan"]) != n_nan):
             raise ValueError("The batches of pass 2 differ from those of pass 1 (other row counts); "
                              "feed the same data in both passes.")
         settings = {"n_slices": M, "directions": source, "beta": self.beta, "reduction": self.reduction,

@@ -10,7 +10,7 @@ from .._validate import DegenerateDataWarning, SmallSampleWarning, check_nan_pol
 from ..ecf.core import EcfSums
 from ..null import MonteCarlo
 from ..ecf.inference import check_args, epps_pulley_result, pvalue, quadrature_record
-from ._base import Accumulator, column_moments, merge_moments
+from ._base import Accumulator, column_moments, merge_moments, scaled_moments
 
 
 class EppsPulley(Accumulator):
@@ -87,7 +87,8 @@ class EppsPulley(Accumulator):
         self.nan_policy = check_nan_policy(nan_policy)
         self._init_state()
         if self.passes == 1:
-            self._plan = {"shift": np.zeros(1), "scale": np.ones(1), "spread": np.array(0.0)}
+            self._plan = {"p": np.ones(1), "hi": np.zeros(1), "lo": np.zeros(1), "scale": np.ones(1),
+                          "spread": np.array(0.0)}
 
     def _config(self):
         r = self._rule
@@ -106,27 +107,21 @@ class EppsPulley(Accumulator):
         return auto_rule(spread if spread > 0 else 1.0, self.beta)
 
     def _plan_from(self, st):
-        cnt, mean = st["cnt"], st["mean"]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sd = np.sqrt(st["m2"] / cnt)
+        # pass 2 computes ((x / p - hi) - lo) / sd: normtest._standardize's steps, from merged moments
+        cnt = st["cnt"]
         if self.standardize:
-            shift = mean
-            scale = np.where(self._degenerate(st, sd) | ~(sd > 0), 1.0, sd)
+            p, hi, lo, sd, _, degenerate = scaled_moments(st)
+            sd = np.where(degenerate | ~(sd > 0), 1.0, sd)
         else:
-            shift, scale = np.zeros_like(mean), np.ones_like(mean)
-        usable = (cnt > 0) & ~self._degenerate(st, sd)
+            p, hi, lo, sd = (np.ones_like(cnt), np.zeros_like(cnt), np.zeros_like(cnt), np.ones_like(cnt))
+            degenerate = np.zeros(cnt.shape, dtype=bool)
+        usable = (cnt > 0) & ~degenerate
         if self.nan_policy == "propagate":
             usable &= st["n_nan"] == 0
         with np.errstate(invalid="ignore"):
-            reach = np.maximum(np.abs(st["hi"] - shift), np.abs(st["lo"] - shift)) / scale
+            reach = np.maximum(np.abs((st["max"] / p - hi) - lo), np.abs((st["min"] / p - hi) - lo)) / sd
         spread = float(np.max(reach[usable], initial=0.0))
-        return {"shift": shift, "scale": scale, "spread": np.array(spread)}
-
-    def _degenerate(self, st, sd):
-        if not self.standardize:
-            return np.zeros(st["cnt"].shape, dtype=bool)
-        top = np.maximum(np.abs(st["mean"]), np.maximum(np.abs(st["lo"]), np.abs(st["hi"])))
-        return (st["cnt"] > 0) & ~(sd > 1e-13 * top)
+        return {"p": p, "hi": hi, "lo": lo, "scale": sd, "spread": np.array(spread)}
 
     def _update(self, x, mask):
         n_nan = mask.sum(axis=0).astype(np.float64)
@@ -139,7 +134,12 @@ class EppsPulley(Accumulator):
         rule = self._rule_of(self._plan)
         m, K = x.shape[1], rule.nodes.size
         C, S = np.zeros((m, K)), np.zeros((m, K))
-        y = (x - self._plan["shift"]) / self._plan["scale"]
+        pl = self._plan
+        y = x / pl["p"] if self.standardize else x
+        if self.standardize:
+            y -= pl["hi"]
+            y -= pl["lo"]
+            y /= pl["scale"]
         if not mask.any():
             if x.shape[0]:
                 ecf_sums(np.ascontiguousarray(y), rule.nodes, step=rule.lattice_step, out=(C, S))
@@ -169,9 +169,7 @@ class EppsPulley(Accumulator):
         small = ~bad & (cnt < min_n)
         degenerate = np.zeros(m, dtype=bool)
         if st is not None and self.standardize:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                sd = np.sqrt(st["m2"] / cnt)
-            degenerate = ~bad & ~small & self._degenerate(st, sd)
+            degenerate = ~bad & ~small & scaled_moments(st)[5]
         ok = ~(bad | small | degenerate)
         T = np.full(m, np.nan)
         if ok.any():
