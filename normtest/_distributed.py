@@ -124,6 +124,9 @@ def _row(name, res, j, n, n_nan, standardize, *, multivariate):
         row["statistic"] = stat
         row["pvalue"] = float(np.atleast_1d(res.pvalue)[0 if j is None else j])
         row["method"] = str(res.method)
+        eff = getattr(res, "effect", None)
+        if eff is not None:
+            row["effect"] = float(np.atleast_1d(eff)[0 if j is None else j])
     return row, cat
 
 

@@ -87,6 +87,8 @@ def test_sliced_matches_in_memory_any_chunking(standardize, rng):
         res = lazy.compute()
         np.testing.assert_allclose(res.statistic, ref.statistic, rtol=1e-9)
         np.testing.assert_allclose(res.pvalue, ref.pvalue, rtol=1e-9)
+        # the effect's interval: the same row subsample as in memory (blocks placed by pass-1 counts)
+        np.testing.assert_allclose([res.effect, *res.effect_ci], [ref.effect, *ref.effect_ci], rtol=1e-9)
         vals.append(res.statistic)
     np.testing.assert_allclose(vals, vals[0], rtol=1e-12)
     eager = ntd.sliced_epps_pulley(da.from_array(X, chunks=(600, 5)), lazy=False, **kw)
@@ -110,6 +112,8 @@ def test_check_matches_normtest_check(rng):
     assert ep.n.tolist()[:3] == ref.n.tolist()[:3] and ep.n_nan.tolist() == ref.n_nan.tolist()[:4]
     joint = table.loc["(multivariate)"]
     np.testing.assert_allclose(joint.statistic, ref.loc["(multivariate)"].statistic, rtol=1e-9)
+    np.testing.assert_allclose(table.effect.to_numpy()[[0, 2, 4, 8]], ref.effect.to_numpy()[[0, 1, 2, 4]],
+                               rtol=1e-9)
     assert "joint test of 3 columns" in joint.note
     edf = table[table.test == "anderson"]
     assert edf.statistic.isna().all() and edf.note.str.contains("order statistics").iloc[0]

@@ -71,6 +71,7 @@ def test_check_and_sliced_match_in_memory(spark, nts):
     mem = normtest.sliced_epps_pulley(X, n_slices=16, rng=4, standardize=True)
     np.testing.assert_allclose(res.statistic, mem.statistic, rtol=1e-9)
     np.testing.assert_allclose(res.pvalue, mem.pvalue, rtol=1e-9)
+    np.testing.assert_allclose([res.effect, *res.effect_ci], [mem.effect, *mem.effect_ci], rtol=1e-9)
     assert res.columns == ["a", "b", "c"] and res.n == 5998
     # bit-identical for a fixed partitioning, <= 1e-12 relative across partitionings (one-pass settings)
     kw = dict(n_slices=16, rng=4, nan_policy="omit", quadrature="lejepa")

@@ -33,7 +33,7 @@ import functools
 
 import numpy as np
 
-__all__ = ["ep_effect", "sliced_effect", "population_distance"]
+__all__ = ["effect_from_sums", "ep_effect", "population_distance", "sliced_effect"]
 
 _Z95 = 1.959963984540054
 _NEAR = 40.0          # |y| beyond near/beta: cos/sin terms of the IF integrals vanish (< e^-800)
@@ -79,6 +79,22 @@ def ep_effect(Y, T, beta: float, standardize: bool):
         stride = max(1, -(-n // _MAX_POINTS))
         var_if[ok] = np.var(_influence(Yo[:, ::stride], C / n, S / n, t, w, R, standardize), axis=1)
     return _interval(raw, var_if, _null_var(beta, standardize), n)
+
+
+def effect_from_sums(Ys, C, S, rule, T, n, beta: float, standardize: bool):
+    """:func:`ep_effect` of one sample known by its ECF sums (a streamed sample).
+
+    ``C, S`` (K,): sums over all n standardised points on `rule`; ``Ys``: the points of the
+    strided subsample (every ``ceil(n / 5000)``-th, as :func:`ep_effect` takes). Returns
+    ``(effect, low, high)`` as floats.
+    """
+    from .laws import exact_mean
+
+    raw = np.array([(float(T) - exact_mean(float(beta), bool(standardize))) / n])
+    infl = _influence(np.asarray(Ys, dtype=np.float64)[None, :], np.asarray(C)[None, :] / n,
+                      np.asarray(S)[None, :] / n, rule.nodes, rule.weights, np.inf, standardize)
+    out = _interval(raw, np.array([np.var(infl)]), _null_var(beta, standardize), n)
+    return tuple(float(v[0]) for v in out)
 
 
 def _interval(raw, var_if, var0, n):

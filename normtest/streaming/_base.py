@@ -1,4 +1,4 @@
-"""The accumulator protocol and the stable merges it is built on.
+"""The accumulator protocol (the stable merges of the moments are in :mod:`._moments`).
 
 A state is a dict of NumPy arrays (no objects, no pickle needed): ``to_bytes``
 writes it with ``np.savez`` and ``from_bytes`` reads it back with
@@ -17,111 +17,9 @@ import io
 import numpy as np
 
 from .._validate import as_float_sample
+from ._moments import merge_moments
 
 _SLICE_VALUES = 2**21   # values per slice of a large batch (16 MB in float64)
-
-# ---------------------------------------------------------------------------
-# moments of columns, merged stably: the streamed form of normtest._standardize
-# ---------------------------------------------------------------------------
-# A block's moments are those of normtest._standardize steps 1-3, kept in units of the
-# column's power-of-two scale 2**exp (exp from max|x|, so |u| < 1 and nothing squared
-# overflows or underflows): the centre as hi + lo (pilot mean, two-pass correction: a
-# shift of 1e15 spreads costs no digits) and M2 of the centred values. Merging rescales
-# both states to the larger exponent (exact: a power of two) and combines them by Chan,
-# Golub & LeVeque's pairwise update, with the centre kept as hi + lo.
-
-_NO_EXP = -4096   # the exponent of a column with no values (any real one is larger)
-_STATS = ("cnt", "exp", "mean", "mean_lo", "m2", "min", "max")
-
-
-def column_moments(x, mask=None, *, comoments=False):
-    """Moments of the columns of ``x`` (b, m), entries where ``mask`` is True left out.
-
-    Returns a dict: ``cnt`` (m,), ``exp`` (m,) the scale exponents, ``mean`` + ``mean_lo``
-    the centre in units of ``2**exp``, ``m2`` the sum of squared deviations in those units
-    (the (m, m) co-moment matrix with ``comoments=True``; needs ``mask`` None), ``min`` and
-    ``max`` in the data's units.
-    """
-    ok = None if mask is None or not mask.any() else ~mask
-    b = x.shape[0]
-    if ok is None:
-        cnt = np.full(x.shape[1], float(b))
-        mn, mx = x.min(axis=0, initial=np.inf), x.max(axis=0, initial=-np.inf)
-    else:
-        cnt = ok.sum(axis=0).astype(np.float64)
-        mn = np.where(ok, x, np.inf).min(axis=0, initial=np.inf)
-        mx = np.where(ok, x, -np.inf).max(axis=0, initial=-np.inf)
-    has = cnt > 0
-    maxabs = np.where(has, np.maximum(np.abs(mn), np.abs(mx)), 0.0)
-    e = np.minimum(np.frexp(np.where(maxabs > 0, maxabs, 1.0))[1], 1023)
-    u = x / np.ldexp(1.0, e)
-    safe = np.maximum(cnt, 1.0)
-    if ok is not None:
-        u = np.where(ok, u, 0.0)
-    m = u.sum(axis=0) / safe
-    u -= m
-    if ok is not None:
-        u = np.where(ok, u, 0.0)
-    c = u.sum(axis=0) / safe
-    u -= c
-    if ok is not None:
-        u = np.where(ok, u, 0.0)
-    m2 = u.T @ u if comoments else np.einsum("ij,ij->j", u, u)
-    return {"cnt": cnt, "exp": np.where(has, e, _NO_EXP).astype(np.float64), "mean": m, "mean_lo": c,
-            "m2": m2, "min": mn, "max": mx}
-
-
-def _two_sum(a, b):
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-def merge_moments(a, b):
-    """Chan, Golub & LeVeque's pairwise update of two :func:`column_moments` states.
-
-    Both are rescaled to the larger exponent first (exact); the centre stays ``hi + lo``.
-    Further entries: counts (``n_...``) add up, the others are maxima (row norms).
-    """
-    e = np.maximum(a["exp"], b["exp"])
-    sa, sb = (a["exp"] - e).astype(np.int64), (b["exp"] - e).astype(np.int64)
-    na, nb = a["cnt"], b["cnt"]
-    n = na + nb
-    ha, la, hb, lb = (np.ldexp(a["mean"], sa), np.ldexp(a["mean_lo"], sa), np.ldexp(b["mean"], sb),
-                      np.ldexp(b["mean_lo"], sb))
-    two = np.ndim(a["m2"]) == 2
-    pair = (lambda s: s[:, None] + s[None, :]) if two else (lambda s: 2 * s)
-    m2a, m2b = np.ldexp(a["m2"], pair(sa)), np.ldexp(b["m2"], pair(sb))
-    delta = (hb - ha) + (lb - la)
-    hi, lo = _two_sum(ha, la + delta * (nb / np.maximum(n, 1.0)))
-    # an empty side contributes nothing: keep the other's hi/lo split as it is
-    hi = np.where(na > 0, np.where(nb > 0, hi, ha), hb)
-    lo = np.where(na > 0, np.where(nb > 0, lo, la), lb)
-    w = na * nb / np.maximum(n, 1.0)
-    m2 = m2a + m2b + (np.outer(delta, delta) if two else delta * delta) * w
-    out = {"cnt": n, "exp": e, "mean": hi, "mean_lo": lo, "m2": m2, "min": np.minimum(a["min"], b["min"]),
-           "max": np.maximum(a["max"], b["max"])}
-    for key in a:
-        if key not in out:
-            out[key] = a[key] + b[key] if key.startswith("n_") else np.maximum(a[key], b[key])
-    return out
-
-
-def scaled_moments(st):
-    """From merged moments: ``p`` (the powers of two), centre ``hi + lo`` and ``sd`` in
-    units of ``p``, the divisor-n covariance in those units, and the degenerate columns
-    (range within a few ulps of ``max|x|``: normtest._standardize step 4)."""
-    from .._standardize import DEGENERATE_ULPS
-
-    cnt = st["cnt"]
-    p = np.ldexp(1.0, np.where(st["exp"] > _NO_EXP, st["exp"], 0).astype(np.int64))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = st["m2"] / cnt
-        sd = np.sqrt(np.diag(cov) if np.ndim(cov) == 2 else cov)
-        span = st["max"] / p - st["min"] / p
-        top = np.maximum(np.abs(st["max"]), np.abs(st["min"])) / p
-    degenerate = (cnt > 0) & ((span <= DEGENERATE_ULPS * np.finfo(np.float64).eps * top) | ~(sd > 0))
-    return p, st["mean"], st["mean_lo"], sd, cov, degenerate
 
 
 # ---------------------------------------------------------------------------
@@ -149,6 +47,8 @@ class Accumulator:
         self._sums = None     # ECF sums and counts of the last pass
         self._plan = None     # what the last pass needs from the first (dict of arrays)
         self._columns = None
+        self._row0 = None     # last pass: global index of the next non-NaN row (value) here, None: unknown
+        self._sub = None      # last pass: the row subsample of the effect's interval (dict), None: none
 
     # -- protocol -----------------------------------------------------------
     @property
@@ -182,14 +82,80 @@ class Accumulator:
             raise ValueError(f"{self._name}: no batch was seen in pass 1; `update` it with the data first.")
         self._plan = self._plan_from(self._stats)
         self._pass += 1
+        self._start_sample(np.zeros_like(np.atleast_1d(self._stats["cnt"]))[: 1 if self._row_wise else None])
 
-    def spawn(self):
-        """An empty accumulator at the same pass with the same plan: one per worker or partition."""
+    def spawn(self, offset=None):
+        """An empty accumulator at the same pass with the same plan: one per worker or partition.
+
+        `offset` (last pass of two): how many non-NaN rows (per column for the 1-D test)
+        come before this worker's batches in the data's order, e.g. from the pass-1
+        counts of the partitions before it. It places the rows of the effect size's
+        subsample (every k-th row, as in memory); without it the copy collects none and
+        the merged result has no effect size.
+        """
         new = copy.copy(self)
         if self._pass == 0:
             new._stats = None
         new._sums = None
+        new._sub = new._row0 = None
+        if offset is not None and self._pass == self.passes - 1 and self.passes == 2:
+            new._start_sample(np.array(offset, dtype=np.float64).reshape(-1))
         return new
+
+    # -- the effect size's row subsample (last pass of two) -----------------
+    _row_wise = False   # the sliced test samples whole rows; the 1-D test values per column
+
+    def _start_sample(self, row0):
+        step = self._sample_step()
+        if step is None:
+            return
+        self._row0 = np.array(row0, dtype=np.float64)
+        self._sub = {"idx": np.zeros(0), "col": np.zeros(0), "val": np.zeros((0,) + self._sample_shape())}
+
+    def _sample_step(self):
+        """Hook: every how-many-th non-NaN row (per column) the subsample keeps; None: no subsample."""
+
+    def _sample_shape(self):
+        return ()
+
+    def _sample(self, vals, ok):
+        """Keep the values (rows, for the sliced test) whose global index is a multiple of the step.
+
+        ``vals`` (b, m) and ``ok`` (b, m) bool (or None: all valid) for the 1-D test;
+        ``vals`` (b, D) of valid rows only (``ok`` None) for the sliced test.
+        """
+        if self._row0 is None:
+            return
+        step = np.atleast_1d(self._sample_step()).astype(np.float64)
+        b = vals.shape[0]
+        if self._row_wise:
+            rows = np.arange(b, dtype=np.float64)[(self._row0[0] + np.arange(b)) % step[0] == 0]
+            parts = {"idx": self._row0[0] + rows, "col": np.zeros(rows.size), "val": vals[rows.astype(np.int64)]}
+            self._row0 = self._row0 + b
+        else:
+            okb = np.ones(vals.shape, dtype=bool) if ok is None else ok
+            cum = np.cumsum(okb, axis=0) - 1.0 + self._row0
+            r, c = np.nonzero(okb & (cum % step == 0))
+            parts = {"idx": cum[r, c], "col": c.astype(np.float64), "val": vals[r, c]}
+            self._row0 = self._row0 + okb.sum(axis=0)
+        self._sub = {k: np.concatenate([self._sub[k], parts[k]]) for k in self._sub}
+
+    def _sample_of(self, counts):
+        """The subsample in index order, per column (a list), or None when it is incomplete."""
+        if self._sub is None:
+            return None
+        sub = self._sub
+        order = np.lexsort((sub["idx"], sub["col"]))
+        idx, col, val = sub["idx"][order], sub["col"][order], sub["val"][order]
+        step = np.atleast_1d(self._sample_step())
+        out = []
+        for j, n in enumerate(np.atleast_1d(counts)):
+            keep = col == j
+            expect = np.arange(0, int(n), int(step[j]), dtype=np.float64)
+            if not np.array_equal(idx[keep], expect):   # offsets missing or wrong: no interval
+                return None
+            out.append(val[keep])
+        return out
 
     def update(self, batch):
         """Add a batch of rows (array-like, pandas, torch or pyarrow data).
@@ -237,6 +203,13 @@ class Accumulator:
             raise ValueError("`other` was planned from other pass-1 statistics; spawn both from one accumulator.")
         if other._columns is not None and self._columns is None:
             self._columns = other._columns
+        if self._pass == self.passes - 1 and other._sums is not None:
+            if self._sums is None:
+                self._sub = other._sub
+            elif self._sub is not None and other._sub is not None:
+                self._sub = {k: np.concatenate([self._sub[k], other._sub[k]]) for k in self._sub}
+            else:
+                self._sub = None
         if self._pass == 0 and other._stats is not None:
             self._stats = other._stats if self._stats is None else merge_moments(self._stats, other._stats)
         if self._pass == self.passes - 1 and other._sums is not None:
@@ -249,7 +222,8 @@ class Accumulator:
         out = {"kind": np.array(self._name), "fingerprint": np.array(self._fingerprint()),
                "pass": np.array(self._pass), "width": np.array(-1 if self._width is None else self._width),
                "one_d": np.array(bool(self._one_d))}
-        for prefix, part in (("stats.", self._stats), ("sums.", self._sums), ("plan.", self._plan)):
+        for prefix, part in (("stats.", self._stats), ("sums.", self._sums), ("plan.", self._plan),
+                             ("sub.", self._sub)):
             for key, val in (part or {}).items():
                 out[prefix + key] = np.asarray(val)
         return out
@@ -264,7 +238,7 @@ class Accumulator:
         width = int(state["width"])
         new._width = None if width < 0 else width
         new._one_d = bool(state["one_d"]) if width >= 0 else None
-        parts = {"stats.": {}, "sums.": {}, "plan.": {}}
+        parts = {"stats.": {}, "sums.": {}, "plan.": {}, "sub.": {}}
         for key, val in state.items():
             for prefix, part in parts.items():
                 if key.startswith(prefix):
@@ -272,6 +246,7 @@ class Accumulator:
         new._stats = parts["stats."] or None
         new._sums = parts["sums."] or None
         new._plan = parts["plan."] or None
+        new._sub = parts["sub."] or None
         new._columns = self._columns
         return new
 

@@ -17,7 +17,8 @@ from .._validate import (
 )
 from ..null import check_method
 from ..ecf.rules import auto_rule, check_quadrature
-from ._base import Accumulator, column_moments, merge_moments, scaled_moments
+from ._base import Accumulator
+from ._moments import column_moments, merge_moments, scaled_moments
 
 
 class SlicedEppsPulley(Accumulator):
@@ -141,6 +142,17 @@ class SlicedEppsPulley(Accumulator):
         bound = min(box, ball) if np.isfinite(ball) else box
         return {"B": W @ A, "offset": centre, "spread": np.array(float(bound))}
 
+    # -- the effect's row subsample: every (n // 5000)-th row, as in memory ---
+    _row_wise = True
+
+    def _sample_step(self):
+        if self.passes != 2 or self.reduction != "mean" or self._rule_of(self._plan).scale != "henze":
+            return None
+        return max(1, int(self._stats["cnt"][0]) // 5000)
+
+    def _sample_shape(self):
+        return (self._width,)
+
     # -- data ---------------------------------------------------------------
     def _update(self, x, mask):
         rows = mask.any(axis=1)
@@ -157,6 +169,7 @@ class SlicedEppsPulley(Accumulator):
         M, K = self._plan["B"].shape[1], rule.nodes.size
         if xs.shape[0]:
             C, S = _projected_sums(xs, self._plan["B"], rule, offset=self._plan["offset"])
+            self._sample(xs.astype(np.float64, copy=False), None)
         else:
             C, S = np.zeros((M, K)), np.zeros((M, K))
         part = {"C": C, "S": S, "n": np.array(float(xs.shape[0])), "n_nan": np.array(n_nan)}
@@ -223,6 +236,10 @@ class SlicedEppsPulley(Accumulator):
             return nan_result(0 if n_nan and self.nan_policy == "propagate" else n, M, self.reduction,
                               settings, common)
         spread = float(self._plan["spread"]) if self._auto else None
+        samples, P = self._sample_of([n]), None
+        if samples is not None:
+            sub, offset = samples[0], self._plan["offset"]
+            P = (((sub - offset) if offset is not None else sub) @ self._plan["B"]).T
         return result_from_sums(sums["C"], sums["S"], n, A, rule, spread=spread, beta=self.beta,
                                 reduction=self.reduction, method=self.method, gen=gen, settings=settings,
-                                common=common)
+                                common=common, projections=P)

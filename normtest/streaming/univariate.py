@@ -10,7 +10,8 @@ from .._validate import DegenerateDataWarning, SmallSampleWarning, check_nan_pol
 from ..ecf.core import EcfSums
 from ..null import MonteCarlo
 from ..ecf.inference import check_args, epps_pulley_result, pvalue, quadrature_record
-from ._base import Accumulator, column_moments, merge_moments, scaled_moments
+from ._base import Accumulator
+from ._moments import column_moments, merge_moments, scaled_moments
 
 
 class EppsPulley(Accumulator):
@@ -123,6 +124,14 @@ class EppsPulley(Accumulator):
         spread = float(np.max(reach[usable], initial=0.0))
         return {"p": p, "hi": hi, "lo": lo, "scale": sd, "spread": np.array(spread)}
 
+    def _sample_step(self):
+        # the strided subsample of ep_effect: every ceil(n / 5000)-th standardised value per column
+        if self.passes != 2 or self._kind == "rule":
+            return None
+        from ..ecf.effect import _MAX_POINTS
+
+        return np.maximum(1, -(-self._stats["cnt"].astype(np.int64) // _MAX_POINTS))
+
     def _update(self, x, mask):
         n_nan = mask.sum(axis=0).astype(np.float64)
         if self._pass == 0 and self.passes == 2:
@@ -149,6 +158,7 @@ class EppsPulley(Accumulator):
                 if col.size:
                     ecf_sums(np.ascontiguousarray(col[:, None]), rule.nodes, step=rule.lattice_step,
                              out=(C[j:j + 1], S[j:j + 1]))
+        self._sample(y, ~mask if mask.any() else None)
         part = {"C": C, "S": S, "n": (~mask).sum(axis=0).astype(np.float64), "n_nan": n_nan}
         self._sums = part if self._sums is None else self._merge_sums(self._sums, part)
 
@@ -192,6 +202,14 @@ class EppsPulley(Accumulator):
             if se is not None and g.se is not None:
                 se[cols] = g.se
             groups.append(g)
+        eff = np.full((3, m), np.nan)
+        samples = self._sample_of(cnt) if self._kind != "rule" else None
+        if samples is not None:
+            from ..ecf.effect import effect_from_sums
+
+            for j in np.nonzero(ok)[0]:
+                eff[:, j] = effect_from_sums(samples[j], sums["C"][j], sums["S"][j], rule, T[j], cnt[j],
+                                             self.beta, self.standardize)
         info = dict(rule.describe(), algorithm="streamed ECF sums, auto rule over the data's range")
         quad = quadrature_record(self._kind, rule, [info])
 
@@ -201,4 +219,5 @@ class EppsPulley(Accumulator):
         return epps_pulley_result(out(T), out(p), int(n_report[0]) if self._one_d else n_report, groups,
                                   standardize=self.standardize, beta=self.beta, method=self.method,
                                   quadrature=quad, pvalue_se=None if se is None else out(se), axis=0,
+                                  effect=out(eff[0]), effect_ci=(out(eff[1]), out(eff[2])),
                                   nan_policy=self.nan_policy)
