@@ -170,8 +170,9 @@ def _flaky_block(i, marker, x):
 @pytest.fixture(scope="module")
 def cluster_client():
     distributed = pytest.importorskip("dask.distributed")
+    # dashboard on any free port: another cluster on this machine may hold the default one
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB",
-                                       dashboard_address=None, silence_logs=40)
+                                       dashboard_address=":0", silence_logs=40)
     client = distributed.Client(cluster)
     try:
         yield client

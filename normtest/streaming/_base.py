@@ -118,11 +118,12 @@ class Accumulator:
     def _sample_shape(self):
         return ()
 
-    def _sample(self, vals, ok):
+    def _sample(self, vals, ok, transform=None):
         """Keep the values (rows, for the sliced test) whose global index is a multiple of the step.
 
-        ``vals`` (b, m) and ``ok`` (b, m) bool (or None: all valid) for the 1-D test;
-        ``vals`` (b, D) of valid rows only (``ok`` None) for the sliced test.
+        ``vals`` (b, m) and ``ok`` (b, m) bool (or None: all valid) for the 1-D test, kept as
+        ``transform(values, column)``; ``vals`` (b, D) of valid rows only (``ok`` None) for the
+        sliced test, kept in float64.
         """
         if self._row0 is None:
             return
@@ -130,14 +131,21 @@ class Accumulator:
         b = vals.shape[0]
         if self._row_wise:
             rows = np.arange(b, dtype=np.float64)[(self._row0[0] + np.arange(b)) % step[0] == 0]
-            parts = {"idx": self._row0[0] + rows, "col": np.zeros(rows.size), "val": vals[rows.astype(np.int64)]}
+            parts = {"idx": self._row0[0] + rows, "col": np.zeros(rows.size),
+                     "val": vals[rows.astype(np.int64)].astype(np.float64)}
+            self._row0 = self._row0 + b
+        elif ok is None:   # every value valid: the kept rows of column j are arithmetic
+            first = (-self._row0) % step
+            rows = [np.arange(f, b, k, dtype=np.int64) for f, k in zip(first.astype(np.int64), step.astype(np.int64))]
+            parts = {"idx": np.concatenate([self._row0[j] + r for j, r in enumerate(rows)]),
+                     "col": np.concatenate([np.full(r.size, float(j)) for j, r in enumerate(rows)]),
+                     "val": np.concatenate([transform(vals[r, j], j) for j, r in enumerate(rows)])}
             self._row0 = self._row0 + b
         else:
-            okb = np.ones(vals.shape, dtype=bool) if ok is None else ok
-            cum = np.cumsum(okb, axis=0) - 1.0 + self._row0
-            r, c = np.nonzero(okb & (cum % step == 0))
-            parts = {"idx": cum[r, c], "col": c.astype(np.float64), "val": vals[r, c]}
-            self._row0 = self._row0 + okb.sum(axis=0)
+            cum = np.cumsum(ok, axis=0) - 1.0 + self._row0
+            r, c = np.nonzero(ok & (cum % step == 0))
+            parts = {"idx": cum[r, c], "col": c.astype(np.float64), "val": transform(vals[r, c], c)}
+            self._row0 = self._row0 + ok.sum(axis=0)
         self._sub = {k: np.concatenate([self._sub[k], parts[k]]) for k in self._sub}
 
     def _sample_of(self, counts):
@@ -306,7 +314,7 @@ class Accumulator:
                                 f"{bad[:5]!r} instead.")
             columns = [str(c) for c in batch.columns]
             batch = batch.to_numpy(dtype=np.float64, na_value=np.nan)
-        x = as_float_sample(batch, "batch")
+        x = as_float_sample(batch, "batch", dtype=None)   # float32 stays float32 (the kernels read it)
         if x.ndim > 2:
             raise ValueError(f"`batch` must be 1-d (rows,) or 2-d (rows, columns). Got shape {x.shape} instead.")
         one_d = x.ndim == 1

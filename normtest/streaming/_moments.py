@@ -35,6 +35,7 @@ def column_moments(x, mask=None, *, comoments=False):
         cnt = ok.sum(axis=0).astype(np.float64)
         mn = np.where(ok, x, np.inf).min(axis=0, initial=np.inf)
         mx = np.where(ok, x, -np.inf).max(axis=0, initial=-np.inf)
+    mn, mx = mn.astype(np.float64), mx.astype(np.float64)
     has = cnt > 0
     maxabs = np.where(has, np.maximum(np.abs(mn), np.abs(mx)), 0.0)
     e = np.minimum(np.frexp(np.where(maxabs > 0, maxabs, 1.0))[1], 1023)

@@ -157,7 +157,9 @@ class SlicedEppsPulley(Accumulator):
     def _update(self, x, mask):
         rows = mask.any(axis=1)
         n_nan = float(rows.sum())
-        xs = x[~rows] if n_nan else x
+        # projected in float64 whatever the input: the rounding of a float32 product would depend
+        # on where the rows are cut (the BLAS blocking)
+        xs = (x[~rows] if n_nan else x).astype(np.float64, copy=False)
         if self._pass == 0 and self.passes == 2:
             part = self._moments(xs)
             part["n_nan"] = np.array(n_nan)
@@ -169,14 +171,14 @@ class SlicedEppsPulley(Accumulator):
         M, K = self._plan["B"].shape[1], rule.nodes.size
         if xs.shape[0]:
             C, S = _projected_sums(xs, self._plan["B"], rule, offset=self._plan["offset"])
-            self._sample(xs.astype(np.float64, copy=False), None)
+            self._sample(xs, None)
         else:
             C, S = np.zeros((M, K)), np.zeros((M, K))
         part = {"C": C, "S": S, "n": np.array(float(xs.shape[0])), "n_nan": np.array(n_nan)}
         self._sums = part if self._sums is None else self._merge_sums(self._sums, part)
 
     def _moments(self, xs):
-        x64 = xs.astype(np.float64, copy=False)
+        x64 = xs
         out = column_moments(x64, comoments=self.standardize)
         # the largest row norm, scaled by a power of two first (no overflow in the squares)
         top = float(out["exp"].max()) if xs.shape[0] else 0.0

@@ -138,27 +138,31 @@ class EppsPulley(Accumulator):
             part = dict(column_moments(x, mask), n_nan=n_nan)
             self._stats = part if self._stats is None else merge_moments(self._stats, part)
             return
-        from ..ecf._kernels import ecf_sums
+        from ..ecf._kernels import ecf_sums, ecf_sums_rows
 
         rule = self._rule_of(self._plan)
         m, K = x.shape[1], rule.nodes.size
         C, S = np.zeros((m, K)), np.zeros((m, K))
         pl = self._plan
-        y = x / pl["p"] if self.standardize else x
-        if self.standardize:
-            y -= pl["hi"]
-            y -= pl["lo"]
-            y /= pl["scale"]
+
+        def standard(v, j=slice(None)):   # ((x / p - hi) - lo) / sd, in float64
+            return ((v / pl["p"][j] - pl["hi"][j]) - pl["lo"][j]) / pl["scale"][j]
+
         if not mask.any():
-            if x.shape[0]:
-                ecf_sums(np.ascontiguousarray(y), rule.nodes, step=rule.lattice_step, out=(C, S))
+            if x.shape[0] and bool(np.all(pl["p"] >= 2.0**-1021)):
+                # fused: the kernel standardises each value as it reads it (float32 stays float32)
+                aff = (1.0 / pl["p"], pl["hi"], pl["lo"], 1.0 / pl["scale"])
+                ecf_sums_rows(x.T, rule.nodes, step=rule.lattice_step, out=(C, S), affine=aff)
+            elif x.shape[0]:
+                ecf_sums(np.ascontiguousarray(standard(x)), rule.nodes, step=rule.lattice_step, out=(C, S))
         else:
+            y = standard(x)
             for j in range(m):
                 col = y[~mask[:, j], j]
                 if col.size:
                     ecf_sums(np.ascontiguousarray(col[:, None]), rule.nodes, step=rule.lattice_step,
                              out=(C[j:j + 1], S[j:j + 1]))
-        self._sample(y, ~mask if mask.any() else None)
+        self._sample(x, ~mask if mask.any() else None, standard)
         part = {"C": C, "S": S, "n": (~mask).sum(axis=0).astype(np.float64), "n_nan": n_nan}
         self._sums = part if self._sums is None else self._merge_sums(self._sums, part)
 
