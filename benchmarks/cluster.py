@@ -151,9 +151,12 @@ def case_sliced(client, path, n_rows, n_slices):
     from normtest.streaming import SlicedEppsPulley
 
     ddf = dd.read_parquet(path)
-    t0 = time.perf_counter()
-    ddf.map_partitions(lambda p: p.to_numpy(dtype=np.float32).sum(axis=0)).compute()
-    read_once = time.perf_counter() - t0
+    reads = []
+    for _ in range(2):   # the faster of two reads (the first also pays the workers' first-use costs)
+        t0 = time.perf_counter()
+        ddf.map_partitions(lambda p: p.to_numpy(dtype=np.float32).sum(axis=0)).compute()
+        reads.append(time.perf_counter() - t0)
+    read_once = min(reads)
     t0 = time.perf_counter()
     res = normtest.dask.sliced_epps_pulley(ddf, n_slices=n_slices, rng=0, lazy=False)
     wall = time.perf_counter() - t0

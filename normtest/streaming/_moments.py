@@ -68,6 +68,8 @@ def merge_moments(a, b):
     Both are rescaled to the larger exponent first (exact); the centre stays ``hi + lo``.
     Further entries: counts (``n_...``) add up, the others are maxima (row norms).
     """
+    if "exp" not in a:   # counts and maxima only (the sliced test's standardize=False pass 1)
+        return {k: a[k] + b[k] if k == "cnt" or k.startswith("n_") else np.maximum(a[k], b[k]) for k in a}
     e = np.maximum(a["exp"], b["exp"])
     sa, sb = (a["exp"] - e).astype(np.int64), (b["exp"] - e).astype(np.int64)
     na, nb = a["cnt"], b["cnt"]

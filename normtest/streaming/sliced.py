@@ -51,6 +51,11 @@ class SlicedEppsPulley(Accumulator):
     exceed the in-memory function's exact maximum: more nodes, the same
     statistic to about 1e-10.
 
+    ``result.effect`` / ``effect_ci`` use the in-memory row subsample (every
+    ``n // 5000``-th non-NaN row) in two-pass settings; copies for workers
+    need :meth:`spawn` ``(offset=...)``, else (and in one-pass settings)
+    they are None.
+
     Batches are projected in float64 whatever their dtype, so the result does
     not depend on how the rows are cut (to about 1e-13). The in-memory function
     keeps float32 input in float32 for the projection, whose rounding depends
@@ -125,7 +130,7 @@ class SlicedEppsPulley(Accumulator):
         from .._matrix import whitener_from_moments
         from .._standardize import Centre
 
-        D = st["mean"].size
+        D = self._width
         A, _, _ = self._directions(D)
         spread = float(st["max_norm"])
         if not self.standardize:
@@ -178,12 +183,13 @@ class SlicedEppsPulley(Accumulator):
         self._sums = part if self._sums is None else self._merge_sums(self._sums, part)
 
     def _moments(self, xs):
-        x64 = xs
-        out = column_moments(x64, comoments=self.standardize)
+        # standardize=False needs only the count and the largest row norm (the "auto" rule's reach)
+        out = column_moments(xs, comoments=True) if self.standardize else {"cnt": np.array([float(xs.shape[0])])}
         # the largest row norm, scaled by a power of two first (no overflow in the squares)
-        top = float(out["exp"].max()) if xs.shape[0] else 0.0
-        g = np.ldexp(1.0, int(min(max(top, -1022.0), 1023.0)))
-        sq = np.einsum("ij,ij->i", x64 / g, x64 / g)
+        top = float(np.max(np.abs(xs), initial=0.0))
+        g = np.ldexp(1.0, int(np.clip(np.frexp(top)[1] if top > 0 else 0, -1022, 1023)))
+        y = xs / g
+        sq = np.einsum("ij,ij->i", y, y)
         with np.errstate(over="ignore"):
             out["max_norm"] = np.array(float(np.sqrt(np.max(sq, initial=0.0)) * g))
         return out

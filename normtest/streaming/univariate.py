@@ -46,6 +46,13 @@ class EppsPulley(Accumulator):
     pairwise update of Chan, Golub & LeVeque; its result fixes the
     standardisation and the rule. Pass 2 adds the sums ``C_k, S_k, n``
     (:class:`~normtest.ecf.core.EcfSums`) of ``(x - mean) / sd``.
+    The moments are those of :mod:`normtest._standardize` (power-of-two
+    scale, centre kept as ``hi + lo``), so data times 1e-300 or 1e300, or
+    shifted by 1e15 spreads, give the in-memory result to 1e-12. The effect
+    size and its interval use the in-memory subsample (every
+    ``ceil(n / 5000)``-th value of a column), placed by global position:
+    copies for workers need :meth:`spawn` ``(offset=...)``, else the interval
+    is NaN.
 
     Examples
     --------
