@@ -78,11 +78,11 @@ def warm_up():
     import normtest
     from normtest.streaming import EppsPulley, SlicedEppsPulley, accumulate
 
-    x = np.random.default_rng(0).standard_normal((500, 4))
+    x = np.random.default_rng(0).standard_normal((20_000, 4))   # large enough for the parallel drivers
     normtest.epps_pulley(x)
     for data in (x, x.astype(np.float32)):   # the data are float32: the kernels' float32 builds too
         accumulate(EppsPulley(), [data])
-        accumulate(SlicedEppsPulley(n_slices=4, rng=0), [data])
+        accumulate(SlicedEppsPulley(n_slices=8, rng=0), [data])
     return True
 
 
