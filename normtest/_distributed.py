@@ -58,7 +58,7 @@ def check_table(meta, execute, *, engine, tests, standardize, alpha, correction,
     with warnings.catch_warnings():   # the notes and the summary warning below say it per row
         warnings.simplefilter("ignore")
         done = execute(jobs, numeric)
-        results = [acc.result() for acc, _ in done]
+        results = [_result(acc) for acc, _ in done]
     ep = results[0]
     ep_n, ep_nan = np.atleast_1d(ep.n), np.atleast_1d(done[0][0].n_missing)
 
@@ -85,11 +85,17 @@ def check_table(meta, execute, *, engine, tests, standardize, alpha, correction,
     if multivariate:
         res, acc = results[-1], done[-1][0]
         index.append(frame.MULTIVARIATE_LABEL)
-        row, cat = _row(multivariate, res, None, int(res.n), int(acc.n_missing), standardize, multivariate=True)
+        if res is None:   # constant or collinear columns: the in-memory check's note
+            row = empty_row(multivariate, int(acc._sums["n"]), int(acc.n_missing),
+                            "degenerate data (zero variance or singular covariance)")
+            cat = DegenerateDataWarning
+        else:
+            row, cat = _row(multivariate, res, None, int(res.n), int(acc.n_missing), standardize,
+                            multivariate=True)
         joint = f"joint test of {len(numeric)} columns"
         row["note"] = joint if not row["note"] else f"{joint}; {row['note']}"
         rows.append(row)
-        records.append(res.to_dict())
+        records.append(None if res is None else res.to_dict())
         if cat is not None:
             categories[cat] = categories.get(cat, 0) + 1
 
@@ -99,6 +105,18 @@ def check_table(meta, execute, *, engine, tests, standardize, alpha, correction,
     return finish_table(rows, pd.Index(index, name="column"), alpha=alpha, correction=correction,
                         family="test", settings=settings, seed=seed, records=records, categories=categories,
                         stacklevel=stacklevel + 1)
+
+
+def _result(acc):
+    """The accumulator's result; None where the sliced test refuses the data (singular covariance)."""
+    from .streaming import SlicedEppsPulley
+
+    try:
+        return acc.result()
+    except ValueError:
+        if isinstance(acc, SlicedEppsPulley):
+            return None
+        raise
 
 
 def _row(name, res, j, n, n_nan, standardize, *, multivariate):

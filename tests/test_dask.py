@@ -223,3 +223,18 @@ def test_cli_engine_dask(tmp_path, capsys, rng):
     assert "order statistics" in text and "900" in text
     assert main(["check", str(tmp_path / "nothing*.parquet"), "--engine", "dask"]) == 2
     assert "no file matches" in capsys.readouterr().err
+
+
+def test_constant_column_in_the_joint_test(rng):
+    # in memory the joint row of check says "degenerate"; sliced_epps_pulley itself raises
+    df = pd.DataFrame({"a": rng.normal(size=300), "b": np.ones(300), "c": rng.normal(size=300)})
+    ddf = dd.from_pandas(df, npartitions=3)
+    with pytest.warns(normtest.DegenerateDataWarning):
+        table = ntd.check(ddf, multivariate=True, rng=1)
+    joint = table.loc["(multivariate)"]
+    assert np.isnan(joint.statistic) and "degenerate" in joint.note and joint.n == 300
+    assert np.isfinite(table.loc["a"].statistic)
+    with pytest.raises(ValueError, match="constant column"):
+        ntd.sliced_epps_pulley(ddf, n_slices=4, rng=1, standardize=True).compute()
+    with pytest.raises(ValueError, match="constant column"):
+        normtest.sliced_epps_pulley(df.to_numpy(), n_slices=4, rng=1, standardize=True)

@@ -139,7 +139,10 @@ class SlicedEppsPulley(Accumulator):
         centre = Centre(hi * p, lo * p)
         if float(st["cnt"][0]) < D + 2:   # too small: result() says so; any plan will do meanwhile
             return {"B": A, "offset": centre, "spread": np.array(max(spread, 1.0))}
-        _, W = whitener_from_moments(centre, p, cov_u, degenerate)
+        try:
+            _, W = whitener_from_moments(centre, p, cov_u, degenerate)
+        except ValueError as exc:   # constant or collinear columns: result() raises it, as in memory
+            return {"B": A, "offset": centre, "spread": np.array(1.0), "error": np.array(str(exc))}
         with np.errstate(over="ignore", invalid="ignore"):
             reach = np.maximum(np.abs((st["max"] / p - hi) - lo), np.abs((st["min"] / p - hi) - lo)) / sd_u
             box = np.linalg.norm(W * (sd_u * p), 2) * np.linalg.norm(reach)
@@ -243,6 +246,8 @@ class SlicedEppsPulley(Accumulator):
                               f"n >= {min_n}); the result is NaN.", SmallSampleWarning, stacklevel=2)
             return nan_result(0 if n_nan and self.nan_policy == "propagate" else n, M, self.reduction,
                               settings, common)
+        if self._plan is not None and "error" in self._plan:
+            raise ValueError(str(self._plan["error"]))
         spread = float(self._plan["spread"]) if self._auto else None
         samples, P = self._sample_of([n]), None
         if samples is not None:
