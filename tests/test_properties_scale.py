@@ -114,8 +114,8 @@ def test_univariate_permutation_invariance(name, seed, n, std):
 
 @pytest.mark.parametrize("name", sorted(MULTIVARIATE))
 @HYP
-@given(seed=seeds, n=st.integers(20, 60), d=st.integers(1, 3), e=exponents,
-       shift=st.floats(-1e15, 1e15))
+@given(seed=seeds, n=st.integers(60, 90), d=st.integers(1, 3), e=exponents,
+       shift=st.floats(-1e15, 1e15))  # n >= bhep's smallest n with a default p-value (max(50, 20 d))
 def test_multivariate_scale_and_shift_invariance(name, seed, n, d, e, shift):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d)) @ (np.eye(d) + 0.3 * rng.standard_normal((d, d)))
@@ -133,7 +133,7 @@ def test_multivariate_scale_and_shift_invariance(name, seed, n, d, e, shift):
 
 @pytest.mark.parametrize("name", ["bhep", "henze_zirkler"])
 @HYP
-@given(seed=seeds, n=st.integers(20, 60), e=st.lists(st.integers(-150, 150), min_size=3, max_size=3))
+@given(seed=seeds, n=st.integers(60, 90), e=st.lists(st.integers(-150, 150), min_size=3, max_size=3))
 def test_bhep_column_units_invariance(name, seed, n, e):
     # root-free statistics: columns in metres, nanometres, light years give the same value
     rng = np.random.default_rng(seed)
@@ -145,7 +145,7 @@ def test_bhep_column_units_invariance(name, seed, n, e):
 
 @pytest.mark.parametrize("name", sorted(MULTIVARIATE))
 @HYP
-@given(seed=seeds, n=st.integers(20, 50), k=st.integers(1, 5))
+@given(seed=seeds, n=st.integers(50, 70), k=st.integers(1, 5))
 def test_multivariate_masked_rows_and_permutation(name, seed, n, k):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n + k, 2))

@@ -211,7 +211,10 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
         How the p-value is obtained. ``None``: for beta = 1 with "auto"/"exact",
         finite-n Monte-Carlo tables shipped with the package (n >= 3; error
         below 0.003 at the 10/5/1% points, see Notes); otherwise the limit law
-        (``"asymptotic"``). A :class:`normtest.MonteCarlo` instance simulates
+        (``"asymptotic"``) from the n where it is calibrated
+        (:func:`normtest.ecf.laws.limit_min_n`: e.g. 20 for the LeJEPA presets
+        under the composite null, 3 under the simple null), NaN and a
+        :class:`normtest.SmallSampleWarning` below. A :class:`normtest.MonteCarlo` instance simulates
         the null of exactly the statistic computed, for any settings.
         ``"none"``: the statistic alone (``pvalue`` NaN, ``null`` None).
     axis : int or None, default 0
