@@ -40,14 +40,20 @@ from .._validate import DegenerateDataWarning, SmallSampleWarning, check_nan_pol
 __all__ = ["mardia", "MardiaResult", "mardia_moments", "min_n"]
 
 
-
 def min_n(d):
     """Smallest N with a default p-value at dimension d (the small-n rule of normtest.classic).
 
     The combined 5% and 10% tests reject within 15% of their level at N = 100 for D = 1, 2, 3, 5
-    and at N = 200 for D = 10, and at every larger N measured (2e4 seeded samples per cell, N in
-    {20, 30, 50, 100, 200, 500}; at N = 50 the 10% test rejects 0.75-0.82 x its level;
-    `benchmarks/validation.py --small-n`, tests/test_mardia.py).
+    and at N = 200 for D = 10 (0.89-1.02 / 0.86-0.91 x their level, two seeds of 2e4 and 6e4
+    samples), and at every larger N measured (N in {20, 30, 50, 100, 200, 500}); at N = 50 the 10%
+    test rejects 0.75-0.82 x its level for D <= 5, at N = 150, D = 10 0.82 x
+    (`benchmarks/validation.py --small-n`, tests/test_mardia.py).
+
+    Examples
+    --------
+    >>> from normtest.multivariate.mardia import min_n
+    >>> min_n(2), min_n(10)
+    (100, 200)
     """
     return max(100, 20 * d, d + 2)
 
@@ -137,10 +143,11 @@ def mardia(X, *, nan_policy="propagate", method=None):
     the kurtosis p-value uses the exact mean and variance of b₂ (Mardia 1974)
     and Anscombe & Glynn's (1983) transformation (module notes). The default
     p-value needs ``N >= max(100, 20 D)`` (the small-n rule of
-    :mod:`normtest.classic`; measured on 2e4 normal samples per cell, the
-    combined 5% / 10% tests reject 0.94 / 0.90 x their level at N = 100,
-    D = 2, and within 15% of it at every N >= max(100, 20 D) for D = 1, 2, 3,
-    5, 10; at N = 50 the 10% test rejects 0.75-0.82 x its level);
+    :mod:`normtest.classic`; measured on 2e4 and 6e4 normal samples per cell,
+    the combined 5% / 10% tests reject 0.89-1.02 / 0.86-0.91 x their level
+    at N = max(100, 20 D) for D = 1, 2, 3, 5, 10, and within 15% of it at
+    every larger N measured; at N = 50 the 10% test rejects 0.75-0.82 x its
+    level for D <= 5, held back by the chi-square limit of the skewness test);
     smaller samples give NaN and a :class:`normtest.SmallSampleWarning`, a
     singular covariance NaN and a :class:`normtest.DegenerateDataWarning`.
     The skewness statistic agrees with R ``MVN::mvn(..., mvnTest = "mardia")``
