@@ -109,7 +109,7 @@ def small_n_table(reps):
     from normtest.ecf.laws import limit_min_n
     from normtest.ecf.rules import check_quadrature
     from normtest.multivariate.bhep import lognormal_min_n
-    from normtest.multivariate.mardia import MIN_N as MARDIA_MIN_N
+    from normtest.multivariate.mardia import min_n as mardia_min_n
 
     rows = []
 
@@ -144,11 +144,13 @@ def small_n_table(reps):
                 p = np.array([func(g.standard_normal((n, d)), **kw).pvalue for _ in range(mreps)])
                 add(test, f"d = {d}" + ("" if hz else (", composite" if std else ", simple")), n,
                     [float(np.mean(p <= a)) for a in (0.05, 0.10)], "lognormal", mreps)
-    g = np.random.default_rng([SEED, 10])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        p = np.array([normtest.mardia(g.standard_normal((MARDIA_MIN_N, 2))).pvalue for _ in range(mreps)])
-    add("mardia", "D = 2", MARDIA_MIN_N, [float(np.mean(p <= a)) for a in (0.05, 0.10)], "asymptotic", mreps)
+    for d in (1, 2, 3, 5, 10):
+        g = np.random.default_rng([SEED, 10, d])
+        n = mardia_min_n(d)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            p = np.array([normtest.mardia(g.standard_normal((n, d))).pvalue for _ in range(mreps)])
+        add("mardia", f"D = {d}", n, [float(np.mean(p <= a)) for a in (0.05, 0.10)], "asymptotic", mreps)
     head = ["## Size at the smallest accepted n", "",
             "P(p <= alpha) / alpha for N(0, 1) (or N(0, I_d)) samples at each default p-value's smallest "
             "accepted n (the small-n rule: within 15 % at 5 % and 10 %).", "",

@@ -21,7 +21,7 @@ statistic), elsewhere from :func:`normtest.ecf.laws.limit_min_n` (e.g. 20 for
 the LeJEPA presets under the composite null, 3 under the simple null);
 ``anderson`` / ``cramervonmises`` from n = 2 (simple null) and n = 8
 (Stephens, composite); ``henze_zirkler`` from n = max(20, 10 d), ``bhep`` from
-max(50, 20 d) (composite) or 10 (simple); ``mardia`` from n = 500.
+max(50, 20 d) (composite) or 10 (simple); ``mardia`` from n = max(100, 20 d).
 
 ==============  ================================  ===========  ==============================
 function        library                           accepted n   note
