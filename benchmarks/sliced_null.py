@@ -13,9 +13,16 @@ Monte-Carlo simulator (seeded; the directions are seeded too), and the rates
 Also printed, where the spectrum fits a dense solve: the compressed law's tail
 probabilities at the exact spectrum's 10/5/1% points, minus alpha.
 
+References are built incrementally: the replicates are simulated in seeded
+chunks of up to ``CHUNK`` (chunk i of a row from ``[seed, N, D, M, null, i]``) and
+cached as .npy files under ``--cache`` (default ``~/.cache/normtest/sliced_null``),
+so a later run with a larger ``--reps`` simulates only the missing chunks and
+a run with the same ``--reps`` reads them back (``--no-cache`` disables it).
+Both rules of a row share the chunks' samples (one stream, two rules).
+
     python benchmarks/sliced_null.py                    # both tables, 2000 replicates
-    python benchmarks/sliced_null.py --reps 100000      # the issue's reference size
-    python benchmarks/sliced_null.py --skip-timing --case 50 4 16
+    python benchmarks/sliced_null.py --reps 100000      # the issue's reference size (incremental)
+    python benchmarks/sliced_null.py --skip-timing --case 50 4 16 --reps 200000
 """
 
 import argparse
@@ -30,6 +37,8 @@ from _timing import median_time  # noqa: E402
 
 CASES = [(50, 4, 16), (200, 16, 64), (1000, 32, 256), (2000, 256, 256), (500, 64, 1024)]
 ALPHAS = (0.10, 0.05, 0.01)
+CHUNK = 5000
+DEFAULT_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "normtest", "sliced_null")
 
 
 def _directions(D, M, seed):
@@ -98,13 +107,35 @@ def _law(N, A, rname, standardize):
     return law, nrule, time.perf_counter() - t0
 
 
-def accuracy(cases, reps, seed, exact_max):
+def _replicates(N, D, M, A, rname, std, reps, seed, cache):
+    """``reps`` H0 statistics of one row, read from / added to the chunk cache."""
+    out = []
+    for i in range(-(-reps // CHUNK)):
+        size = min(CHUNK, reps - i * CHUNK)
+        path = None if cache is None else os.path.join(
+            cache, f"N{N}_D{D}_M{M}_{'comp' if std else 'simple'}_{rname}_seed{seed}_chunk{i}.npy")
+        if path is not None and os.path.exists(path):
+            vals = np.load(path)
+            if vals.size >= size:
+                out.append(vals[:size])
+                continue
+        gen = np.random.default_rng([seed, N, D, M, int(std), i])
+        vals = _simulator(N, A, rname, std)(size, gen)  # a short chunk is redone in full when more are asked
+        if path is not None:
+            os.makedirs(cache, exist_ok=True)
+            np.save(path, vals)
+        out.append(vals[:size])
+    return np.concatenate(out)
+
+
+def accuracy(cases, reps, seed, exact_max, cache):
     from normtest.ecf.sliced_laws import limit_null
 
     print(f"\nAccuracy: P(p <= alpha) - alpha for alpha = {ALPHAS}, {reps} H0 replicates per row "
-          f"(MC SE {', '.join(f'{np.sqrt(a * (1 - a) / reps):.4f}' for a in ALPHAS)})")
+          f"(MC SE {', '.join(f'{np.sqrt(a * (1 - a) / reps):.4f}' for a in ALPHAS)}); "
+          f"cache: {cache or 'off'}")
     print(f"{'N':>5} {'D':>4} {'M':>5} {'null':>9} {'rule':>6} {'P':>2} {'P(p<=a) - a (vs MC)':>22}"
-          f" {'compressed vs exact spectrum':>30} {'law s':>6} {'sim s':>6}")
+          f" {'in SE':>15} {'compressed vs exact spectrum':>30} {'law s':>6} {'sim s':>6}")
     worst = 0.0
     for N, D, M in cases:
         A = _directions(D, M, seed)
@@ -112,7 +143,7 @@ def accuracy(cases, reps, seed, exact_max):
             for rname in ("auto", "lejepa"):
                 law, nrule, tlaw = _law(N, A, rname, std)
                 t0 = time.perf_counter()
-                sims = _simulator(N, A, rname, std)(reps, np.random.default_rng([seed, N, D, M, std]))
+                sims = _replicates(N, D, M, A, rname, std, reps, seed, cache)
                 tsim = time.perf_counter() - t0
                 crit = np.asarray(law.isf(np.array(ALPHAS)))
                 dev = [float(np.mean(sims >= c)) - a for c, a in zip(crit, ALPHAS)]
@@ -125,6 +156,7 @@ def accuracy(cases, reps, seed, exact_max):
                     comp = " ".join(f"{float(law.sf(x)) - a:+.5f}" for x, a in zip(xs, ALPHAS))
                 print(f"{N:>5} {D:>4} {M:>5} {'composite' if std else 'simple':>9} {rname:>6}"
                       f" {law.params['components']:>2} {' '.join(f'{d:+.4f}' for d in dev):>22}"
+                      f" {' '.join(f'{d / s:+.1f}' for d, s in zip(dev, se)):>15}"
                       f" {comp:>30} {tlaw:>6.3f} {tsim:>6.0f}", flush=True)
     print(f"worst |deviation| / max(0.003, 2 SE) = {worst:.2f} (goal: <= 1)")
 
@@ -137,15 +169,18 @@ def main():
     ap.add_argument("--case", nargs=3, type=int, action="append", metavar=("N", "D", "M"))
     ap.add_argument("--exact-max", type=int, default=3000,
                     help="compare with the exact spectrum when M * K is at most this")
-    ap.add_argument("--big", action="store_true", help="also time (1e5, 512, 256)")
+    ap.add_argument("--no-big", action="store_true", help="do not time (1e5, 512, 256)")
+    ap.add_argument("--cache", default=DEFAULT_CACHE, help="folder of the cached H0 replicates")
+    ap.add_argument("--no-cache", action="store_true", help="simulate every replicate afresh, keep none")
     ap.add_argument("--skip-timing", action="store_true")
     ap.add_argument("--skip-accuracy", action="store_true")
     args = ap.parse_args()
     print(f"cores={os.cpu_count()} OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
     if not args.skip_timing:
-        timing(args.repeats, args.big)
+        timing(args.repeats, not args.no_big)
     if not args.skip_accuracy:
-        accuracy([tuple(c) for c in args.case] if args.case else CASES, args.reps, args.seed, args.exact_max)
+        accuracy([tuple(c) for c in args.case] if args.case else CASES, args.reps, args.seed, args.exact_max,
+                 None if args.no_cache else args.cache)
 
 
 if __name__ == "__main__":
