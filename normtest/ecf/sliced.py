@@ -37,7 +37,8 @@ from .._matrix import _as_matrix, _drop_nan_rows, _whitener, _check_directions, 
 from ._stream import _projected_sums, _max_row_norm, _scan
 from .rules import auto_rule, check_quadrature
 from .sliced_laws import _null_rule, _simulate_sliced
-from ._sliced_dispatch import asymptotic_pvalue, null_moments, _gamma_null, _gram_key, _rule_key
+from ._sliced_dispatch import (asymptotic_pvalue, null_moments, _gamma_null, _gram_key, _rule_key,
+                               min_sample_size, small_sample_message)
 
 __all__ = ["sliced_epps_pulley", "SlicedResult", "sliced_pvalue", "min_sample_size"]
 
@@ -255,10 +256,10 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     settings = {"n_slices": M, "directions": source, "beta": beta, "reduction": reduction, "dim": D}
     common = dict(standardize=standardize, test="sliced_epps_pulley", columns=columns, directions=A,
                   seed=seed if source == "random" else None)
-    min_n = min_sample_size(D, standardize, MonteCarlo())  # the statistic needs this much
+    min_n = min_sample_size(D, standardize, "none")  # the statistic needs this much
     if Xc is None or Xc.shape[0] < min_n:
         if Xc is not None:
-            warnings.warn(small_sample_message(Xc.shape[0], D, standardize, MonteCarlo()),
+            warnings.warn(small_sample_message(Xc.shape[0], D, standardize, "none"),
                           SmallSampleWarning, stacklevel=2)
         return nan_result(0 if Xc is None else Xc.shape[0], M, reduction, settings, common)
     n = Xc.shape[0]
@@ -283,38 +284,6 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         P = (((sub - offset) if offset is not None else sub) @ B).T
     return result_from_sums(C, S, n, A, rule, spread=spread, beta=beta, reduction=reduction, method=method,
                             gen=gen, settings=settings, common=common, projections=P)
-
-
-def min_sample_size(D, standardize, method=None, all_dirs=False):
-    """Smallest n the sliced test accepts (the rule of every normtest test: the default p-value
-    only where it is calibrated, docs/sliced.md "Small samples").
-
-    Monte Carlo (exact at every n) needs ``n >= 2`` (simple null) or ``n >= D + 2`` (the
-    covariance must be invertible). The default limit law is calibrated (measured rejection
-    rates at 5% and 10% within 15% of the level) from n = 3 under the simple null and from
-    ``n = max(D + 100, 7 D)`` under the composite null, where it is conservative below (at
-    n = 50, D = 8, 256 slices the 5% test rejects 3.4% of normal samples).
-
-    Between the two (the default p-value below its minimum) the statistic is computed and the
-    p-value is NaN, with a :class:`~normtest.SmallSampleWarning`.
-    """
-    if isinstance(method, MonteCarlo) or method == "none":
-        return D + 2 if standardize else 2
-    if standardize:
-        return D + 2 if all_dirs else max(D + 100, 7 * D)  # directions="all": Monte Carlo by default
-    return 3
-
-
-def small_sample_message(n, D, standardize, method=None, all_dirs=False):
-    """The SmallSampleWarning text for a sample of size `n` below :func:`min_sample_size`."""
-    need = min_sample_size(D, standardize, method, all_dirs)
-    exact = min_sample_size(D, standardize, MonteCarlo())
-    if need > exact and n >= exact:
-        return (f"sliced_epps_pulley: the default p-value is calibrated from n >= {need} (this sample has "
-                f"n = {n}); the p-value is NaN. method=normtest.MonteCarlo() gives an exact p-value from "
-                f"n >= {exact}.")
-    return (f"sliced_epps_pulley: a sample of size {n} is too small (the test needs n >= {need}); "
-            "the result is NaN.")
 
 
 def nan_result(n, M, reduction, settings, common):
