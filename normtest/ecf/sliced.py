@@ -200,6 +200,12 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     the estimation effects remove exactly the Hermite components of degree 1
     and 2 of every slice feature, which gives the composite limit law.
 
+    Small samples: the default p-value is given from n = 3 (simple null) and
+    from n = max(6 D + 50, 7 D) (composite null), where the limit law is
+    calibrated (docs/sliced.md, "Small samples"); below, the statistic comes
+    with a NaN p-value and a SmallSampleWarning, and ``method=MonteCarlo()``
+    is exact from n = 2 / D + 2.
+
     The Monte-Carlo null depends on the directions only through ``A^T A``;
     when ``M <= D`` (simple null) the projections are simulated directly as
     ``N(0, A^T A)`` rows, O(N M^2) instead of O(N D M) per replicate. With
