@@ -172,6 +172,8 @@ def test_below_the_calibrated_minimum_pvalue_is_nan_with_warning():
     mc = normtest.sliced_epps_pulley(X, n_slices=8, rng=0, standardize=True,
                                      method=normtest.MonteCarlo(199, rng=1))
     assert 0.0 < mc.pvalue <= 1.0 and mc.method == "monte-carlo"
+    asy = normtest.sliced_epps_pulley(X, n_slices=8, rng=0, standardize=True, method="asymptotic")
+    assert 0.0 < asy.pvalue <= 1.0 and asy.method == "asymptotic"  # asked for by name: the limit law
     with pytest.warns(normtest.SmallSampleWarning, match="n >= 3"):
         r2 = normtest.sliced_epps_pulley(X[:2], n_slices=8, rng=0)
     assert np.isfinite(r2.statistic) and np.isnan(r2.pvalue)

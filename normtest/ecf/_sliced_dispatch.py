@@ -161,9 +161,10 @@ def min_sample_size(D, standardize, method=None, all_dirs=False):
     3.9%).
 
     Between the two (the default p-value below its minimum) the statistic is computed and the
-    p-value is NaN, with a :class:`~normtest.SmallSampleWarning`.
+    p-value is NaN, with a :class:`~normtest.SmallSampleWarning`. A method asked for by name
+    (``"asymptotic"``, ``MonteCarlo``, ``"none"``) is given from the smaller minimum.
     """
-    if not (method is None or isinstance(method, str)) or method == "none":
+    if method is not None:
         return D + 2 if standardize else 2
     if standardize:
         return D + 2 if all_dirs else max(6 * D + 50, 7 * D)  # directions="all": Monte Carlo by default
@@ -177,6 +178,6 @@ def small_sample_message(n, D, standardize, method=None, all_dirs=False):
     if need > exact and n >= exact:
         return (f"sliced_epps_pulley: the default p-value is calibrated from n >= {need} (this sample has "
                 f"n = {n}); the p-value is NaN. method=normtest.MonteCarlo() gives an exact p-value from "
-                f"n >= {exact}.")
+                f"n >= {exact} (method='asymptotic' the limit law, conservative here).")
     return (f"sliced_epps_pulley: a sample of size {n} is too small (the test needs n >= {need}); "
             "the result is NaN.")
