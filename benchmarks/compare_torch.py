@@ -188,7 +188,7 @@ def _cells(rows, impls, key):
     return "".join(cells)
 
 
-def _sizes_table(sizes, repeat):
+def _sizes_table(sizes, repeat, results):
     print("forward + backward w.r.t. x, float32, CPU, torch default threads; "
           "ratio = time / the article's (same run)", flush=True)
     head = f"{'(N, D, M)':<20}" + "".join(f"{name:>22}" for name in IMPLS)
@@ -199,6 +199,7 @@ def _sizes_table(sizes, repeat):
         for impl in IMPLS:
             rep = 1 if (impl == "article" and work > 1e8) else repeat
             rows[impl] = _run(["size", impl, n, d, m, rep])
+        results[("size", (n, d, m))] = rows
         print(f"{str((n, d, m)):<20}" + _cells(rows, IMPLS, "median_s"), flush=True)
         mem = "  peak RSS increase: " + ", ".join(
             f"{impl} {rows[impl]['extra_MB']:.0f} MB" for impl in IMPLS if "extra_MB" in rows[impl])
@@ -211,19 +212,21 @@ def _sizes_table(sizes, repeat):
         print(mem, flush=True)
 
 
-def _training_table(epochs):
+def _training_table(epochs, results):
     print(f"\ntoy training: 10-64-64-10 MLP, 1000 inputs on [-5, 5]^10, Adam lr 0.01, {epochs} steps, "
           "default threads", flush=True)
     print(f"{'setting':<34}" + "".join(f"{name:>22}" for name in IMPLS[:3]))
     for busy in (False, True):
         rows = {impl: _run(["train", impl, epochs, busy]) for impl in IMPLS[:3]}
+        results[("train", busy)] = rows
         label = "with a second CPU-bound process" if busy else "alone"
         print(f"{label:<34}" + _cells(rows, IMPLS[:3], "seconds"), flush=True)
 
 
-def _compile_table(n, d, m, repeat):
+def _compile_table(n, d, m, repeat, results):
     print(f"\ntorch.compile(SIGReg, fullgraph=True) vs eager at ({n}, {d}, {m}), float32, CPU", flush=True)
     r = _run(["compile", n, d, m, repeat])
+    results[("compile", (n, d, m))] = r
     if "error" in r:
         print(f"  failed: {r['error']}")
         return
@@ -231,6 +234,41 @@ def _compile_table(n, d, m, repeat):
           f"(grad scale {r['grad_scale']:.1e}); first call (compile) {r['compile_s']:.1f} s")
     print(f"  eager {_fmt_s(r['eager_s'])}, compiled {_fmt_s(r['compiled_s'])} "
           f"({r['compiled_s'] / r['eager_s']:.2f}x eager)", flush=True)
+
+
+def _ratio(rows, impl, key):
+    a, b = rows.get("article", {}), rows.get(impl, {})
+    return b[key] / a[key] if key in a and key in b else None
+
+
+def _goals_table(results):
+    """The issue's goals, each with the figure measured in this run and whether it is met."""
+    lines = []
+
+    def add(goal, ratio, limit, ge=False):
+        if ratio is None:
+            lines.append(f"{goal:<66}{'not measured':>16}")
+            return
+        ok = ratio >= limit if ge else ratio <= limit
+        lines.append(f"{goal:<66}{ratio:>14.2f}x  {'met' if ok else 'NOT met'}")
+
+    for key, rows in results.items():
+        if key[0] == "size":
+            for impl in IMPLS[1:3]:
+                add(f"{impl} <= article at {key[1]}", _ratio(rows, impl, "median_s"), 1.0)
+            if key[1] == (100000, 512, 256):
+                r = _ratio(rows, "normtest", "median_s")
+                add("article / normtest (lejepa) >= 10 at (100000, 512, 256)", None if r is None else 1 / r,
+                    10.0, ge=True)
+        elif key[0] == "train":
+            limit = 1.0 if key[1] else 0.5
+            where = "with a CPU-bound process" if key[1] else "alone"
+            for impl in IMPLS[1:3]:
+                add(f"training {where}: {impl} <= {limit} x article", _ratio(rows, impl, "seconds"), limit)
+        elif key[0] == "compile" and "error" not in rows:
+            add(f"compiled / eager <= 1 at {key[1]}", rows["compiled_s"] / rows["eager_s"], 1.0)
+    print("\ngoals of the issue (ratios from this run)")
+    print("\n".join(lines), flush=True)
 
 
 def main():
@@ -256,13 +294,15 @@ def main():
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads (default), "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}\n", flush=True)
+    results = {}
     if "sizes" not in skip:
-        _sizes_table(sizes, args.repeat)
+        _sizes_table(sizes, args.repeat, results)
     if "training" not in skip:
-        _training_table(args.epochs)
+        _training_table(args.epochs, results)
     if "compile" not in skip and not args.quick:
         n, d, m = (int(float(v)) for v in args.compile_size.split(","))
-        _compile_table(n, d, m, max(1, math.ceil(args.repeat / 2)))
+        _compile_table(n, d, m, max(1, math.ceil(args.repeat / 2)), results)
+    _goals_table(results)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ Run from the repository root:
 
     python benchmarks/validation.py                 # writes docs/_generated/validation_tables.md
     python benchmarks/validation.py --reps 2000     # quicker, noisier
+    NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/validation.py --small-n
+                                                    # only the small-n size table (prints it)
 
 For each n in (20, 50, 100) it draws `reps` seeded samples from N(0, 1) and from
 four alternatives, applies Epps–Pulley, Anderson–Darling, Cramér–von Mises (each
@@ -88,6 +90,72 @@ def ep_spot_check(rng, k):
     return worst, agree, total
 
 
+def _ep_sizes(n, reps, standardize, beta=1.0, quadrature="auto"):
+    """(5%, 10%) sizes of epps_pulley's default law at n, from simulated statistics and its critical values."""
+    from normtest.ecf.inference import check_args, null_statistic, pvalue
+
+    std, beta, kind, rule, _ = check_args(standardize, beta, quadrature, None)
+    X = np.random.default_rng([SEED, 7, n, int(std)]).standard_normal((reps, n))
+    T = null_statistic(X, std, beta, kind, rule)
+    res = pvalue(T[:1], n, standardize=std, beta=beta, kind=kind, rule=rule, method=None)
+    if res.null is None:
+        return None, res.method
+    return [float(np.mean(T >= float(res.null.isf(a)))) for a in (0.05, 0.10)], res.method
+
+
+def small_n_table(reps):
+    """Sizes (5% / 10%, as multiples of alpha) of every default p-value at its smallest accepted n."""
+    import warnings
+    from normtest.ecf.laws import limit_min_n
+    from normtest.ecf.rules import check_quadrature
+    from normtest.multivariate.bhep import lognormal_min_n
+    from normtest.multivariate.mardia import MIN_N as MARDIA_MIN_N
+
+    rows = []
+
+    def add(test, setting, n, rates, method, r):
+        cells = "n/a" if rates is None else " / ".join(f"{x / a:.2f}" for x, a in zip(rates, (0.05, 0.10)))
+        rows.append(f"| {test} | {setting} | {n} | `{method}` | {cells} | {r} |")
+
+    for std in (True, False):
+        null = "composite" if std else "simple"
+        add("epps_pulley", f"{null}, beta = 1", 3, *_ep_sizes(3, reps, std), reps)
+        for beta in (0.1, 0.5, 2.0, 5.0):
+            n = limit_min_n(beta, std)
+            if n < 10**6:
+                add("epps_pulley", f"{null}, beta = {beta}", n, *_ep_sizes(n, reps, std, beta), reps)
+        for q in ("lejepa", "paper"):
+            n = limit_min_n(1.0, std, check_quadrature(q, 1.0)[1])
+            add("epps_pulley", f"{null}, {q}", n, *_ep_sizes(n, reps, std, quadrature=q), reps)
+        for name in ("anderson", "cramervonmises"):
+            n = 8 if std else 2
+            X = np.random.default_rng([SEED, 8, n, int(std)]).standard_normal((reps, n))
+            res = getattr(normtest, name)(X, axis=1, standardize=std)
+            p = np.asarray(res.pvalue)
+            add(name, null, n, [float(np.mean(p <= a)) for a in (0.05, 0.10)], res.method, reps)
+    mreps = max(reps // 10, 200)
+    for d in (2, 5):
+        for test, hz in (("henze_zirkler", True), ("bhep", False)):
+            for std in ((True,) if hz else (True, False)):
+                n = lognormal_min_n(d, std, hz)
+                g = np.random.default_rng([SEED, 9, n, d, int(std)])
+                func = getattr(normtest, test)
+                kw = {} if hz else {"standardize": std}
+                p = np.array([func(g.standard_normal((n, d)), **kw).pvalue for _ in range(mreps)])
+                add(test, f"d = {d}" + ("" if hz else (", composite" if std else ", simple")), n,
+                    [float(np.mean(p <= a)) for a in (0.05, 0.10)], "lognormal", mreps)
+    g = np.random.default_rng([SEED, 10])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = np.array([normtest.mardia(g.standard_normal((MARDIA_MIN_N, 2))).pvalue for _ in range(mreps)])
+    add("mardia", "D = 2", MARDIA_MIN_N, [float(np.mean(p <= a)) for a in (0.05, 0.10)], "asymptotic", mreps)
+    head = ["## Size at the smallest accepted n", "",
+            "P(p <= alpha) / alpha for N(0, 1) (or N(0, I_d)) samples at each default p-value's smallest "
+            "accepted n (the small-n rule: within 15 % at 5 % and 10 %).", "",
+            "| test | setting | n | p-value | 5 % / 10 % | samples |", "|---|---|---|---|---|---|"]
+    return head + rows + [""]
+
+
 def fmt_rate(r):
     return f"{100 * r:.1f}"
 
@@ -96,11 +164,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=10000, help="samples per cell (default 10000)")
     parser.add_argument("--spot", type=int, default=40, help="samples per n for the EP spot check")
+    parser.add_argument("--small-n", action="store_true", help="print only the small-n size table")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "docs", "_generated",
                                                       "validation_tables.md"))
     args = parser.parse_args(argv)
     reps = args.reps
     t0 = time.perf_counter()
+    if args.small_n:
+        print("\n".join(small_n_table(reps)))
+        print(f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        return
     names = {"epps_pulley": "Epps–Pulley", "anderson": "Anderson–Darling",
              "cramervonmises": "Cramér–von Mises",
              "shapiro": "Shapiro–Wilk (SciPy)"}

@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from ._tables import column_kind, empty_row, finish_table
 from ._validate import DegenerateDataWarning, SmallSampleWarning
 
 EDF_NOTE = ("not run on {engine}: needs order statistics (a global sort of the column); the distributed "
@@ -41,7 +42,7 @@ def check_table(meta, execute, *, engine, tests, standardize, alpha, correction,
     if multivariate not in (None, "sliced_epps_pulley"):
         raise ValueError(f"`multivariate` must be True or 'sliced_epps_pulley' on {engine} ({multivariate!r} is "
                          "an O(n^2) pair statistic, not a sum over rows).")
-    kinds = {c: frame._column_kind(meta[c]) for c in selected}
+    kinds = {c: column_kind(meta[c]) for c in selected}
     numeric = [c for c in selected if kinds[c] is None]
     if not numeric:
         raise ValueError(f"`df` must have at least one numeric column to test. Got none among {selected}.")
@@ -57,7 +58,7 @@ def check_table(meta, execute, *, engine, tests, standardize, alpha, correction,
     with warnings.catch_warnings():   # the notes and the summary warning below say it per row
         warnings.simplefilter("ignore")
         done = execute(jobs, numeric)
-        results = [acc.result() for acc, _ in done]
+        results = [_result(acc) for acc, _ in done]
     ep = results[0]
     ep_n, ep_nan = np.atleast_1d(ep.n), np.atleast_1d(done[0][0].n_missing)
 
@@ -68,12 +69,12 @@ def check_table(meta, execute, *, engine, tests, standardize, alpha, correction,
         for name in tests:
             index.append(col)
             if reason is not None:
-                rows.append(frame._empty_row(name, 0, 0, reason))
+                rows.append(empty_row(name, 0, 0, reason))
                 records.append(None)
                 continue
             n, n_nan = int(ep_n[j]), int(ep_nan[j])
             if name != "epps_pulley":
-                rows.append(frame._empty_row(name, n, n_nan, EDF_NOTE.format(engine=engine)))
+                rows.append(empty_row(name, n, n_nan, EDF_NOTE.format(engine=engine)))
                 records.append(None)
                 continue
             row, cat = _row(name, ep, j, n, n_nan, standardize, multivariate=False)
@@ -84,38 +85,42 @@ def check_table(meta, execute, *, engine, tests, standardize, alpha, correction,
     if multivariate:
         res, acc = results[-1], done[-1][0]
         index.append(frame.MULTIVARIATE_LABEL)
-        row, cat = _row(multivariate, res, None, int(res.n), int(acc.n_missing), standardize, multivariate=True)
+        if res is None:   # constant or collinear columns: the in-memory check's note
+            row = empty_row(multivariate, int(acc._sums["n"]), int(acc.n_missing),
+                            "degenerate data (zero variance or singular covariance)")
+            cat = DegenerateDataWarning
+        else:
+            row, cat = _row(multivariate, res, None, int(res.n), int(acc.n_missing), standardize,
+                            multivariate=True)
         joint = f"joint test of {len(numeric)} columns"
         row["note"] = joint if not row["note"] else f"{joint}; {row['note']}"
         rows.append(row)
-        records.append(res.to_dict())
+        records.append(None if res is None else res.to_dict())
         if cat is not None:
             categories[cat] = categories.get(cat, 0) + 1
 
-    table = pd.DataFrame(rows, columns=frame.COLUMNS)
-    table["n"] = table["n"].astype("int64")
-    table["n_nan"] = table["n_nan"].astype("int64")
-    for c in ("statistic", "pvalue", "pvalue_adj"):
-        table[c] = table[c].astype("float64")
-    frame._correct(table, alpha, correction, "test")
-    table.index = pd.Index(index, name="column")
-
-    from ._version import __version__
-
     settings = {"tests": list(tests), "standardize": standardize, "alpha": alpha, "correction": correction,
-                "by": None, "columns": None if columns is None else list(selected),
+                "family": "test", "by": None, "columns": None if columns is None else list(selected),
                 "multivariate": multivariate or False, "n_resamples": n_resamples, "rng": seed, "engine": engine}
-    table.attrs["normtest"] = {"version": __version__, "settings": settings, "seed": seed, "records": records}
-    from ._tables import warn_nan_rows
+    return finish_table(rows, pd.Index(index, name="column"), alpha=alpha, correction=correction,
+                        family="test", settings=settings, seed=seed, records=records, categories=categories,
+                        stacklevel=stacklevel + 1)
 
-    warn_nan_rows(categories, stacklevel + 1)
-    return table
+
+def _result(acc):
+    """The accumulator's result; None where the sliced test refuses the data (singular covariance)."""
+    from .streaming import SlicedEppsPulley
+
+    try:
+        return acc.result()
+    except ValueError:
+        if isinstance(acc, SlicedEppsPulley):
+            return None
+        raise
 
 
 def _row(name, res, j, n, n_nan, standardize, *, multivariate):
-    from . import frame
-
-    row = frame._empty_row(name, n, n_nan, "")
+    row = empty_row(name, n, n_nan, "")
     stat = float(np.atleast_1d(res.statistic)[0 if j is None else j])
     notes, cat = [], None
     if n_nan:
@@ -137,6 +142,9 @@ def _row(name, res, j, n, n_nan, standardize, *, multivariate):
         row["statistic"] = stat
         row["pvalue"] = float(np.atleast_1d(res.pvalue)[0 if j is None else j])
         row["method"] = str(res.method)
+        eff = getattr(res, "effect", None)
+        if eff is not None:
+            row["effect"] = float(np.atleast_1d(eff)[0 if j is None else j])
     return row, cat
 
 

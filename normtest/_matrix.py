@@ -83,10 +83,17 @@ def _whitener(X, name="X", root="symmetric"):
     orthogonal polar factor (Newton iteration), which stays accurate where an eigen
     decomposition of the covariance itself would not (condition number up to 1e30).
     """
-    from ._standardize import column_moments, inv_sqrt_psd, polar_factor
+    from ._standardize import column_moments
 
-    n, d = X.shape
-    centre, p, cov_u, degenerate = column_moments(X, chunk_rows=max(1, _CHUNK_VALUES // max(1, d)))
+    d = X.shape[1]
+    return whitener_from_moments(*column_moments(X, chunk_rows=max(1, _CHUNK_VALUES // max(1, d))), name, root)
+
+
+def whitener_from_moments(centre, p, cov_u, degenerate, name="X", root="symmetric"):
+    """:func:`_whitener` from the column moments (``normtest._standardize.column_moments``'s
+    output, or the same merged over streamed batches): ``(centre, W)``."""
+    from ._standardize import inv_sqrt_psd, polar_factor
+
     if degenerate.any():
         cols = np.nonzero(degenerate)[0][:5].tolist()
         raise ValueError(
@@ -118,20 +125,6 @@ def _whitener(X, name="X", root="symmetric"):
     U = polar_factor(W0)
     W = (W0 @ U.T) * np.exp(-mid)
     return centre, W
-
-
-def whitener_from_cov(cov, name="X"):
-    """Symmetric inverse square root of a covariance matrix; ValueError when (near-)singular."""
-    vals, vecs = np.linalg.eigh(cov)
-    top = float(vals[-1]) if vals.size else 0.0
-    if not top > 0 or vals[0] <= top / _COND_MAX:
-        cond = np.inf if vals[0] <= 0 else top / vals[0]
-        raise ValueError(
-            f"`{name}` has a singular or near-singular sample covariance (condition number "
-            f"{cond:.3g}, limit {_COND_MAX:.0e}): standardize=True needs N > D and "
-            "linearly independent columns. Remove redundant columns or use standardize=False."
-        )
-    return (vecs / np.sqrt(vals)) @ vecs.T
 
 
 def _check_directions(directions, D, n_slices, gen):

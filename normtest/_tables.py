@@ -198,6 +198,27 @@ def correct(table, alpha, correction, family):
     table["reject"] = reject
 
 
+def finish_table(rows, index, *, alpha, correction, family, settings, seed, records, categories, stacklevel):
+    """The table of :func:`normtest.check` from its rows (in memory or from an engine).
+
+    Column dtypes, the multiple-testing correction, the index, ``attrs["normtest"]``
+    (version, settings, seed, per-row records) and one warning per kind of NaN row.
+    """
+    from ._version import __version__
+
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table["n"] = table["n"].astype("int64")
+    table["n_nan"] = table["n_nan"].astype("int64")
+    for c in ("statistic", "pvalue", "pvalue_adj", "effect"):
+        table[c] = table[c].astype("float64")
+    table["pvalue_upper_bound"] = table["pvalue_upper_bound"].astype(bool)
+    correct(table, alpha, correction, family)
+    table.index = index
+    table.attrs["normtest"] = {"version": __version__, "settings": settings, "seed": seed, "records": records}
+    warn_nan_rows(categories, stacklevel + 1)
+    return table
+
+
 # ---------------------------------------------------------------------------
 # renderings (the command line)
 # ---------------------------------------------------------------------------

@@ -28,6 +28,7 @@ __all__ = [
     "check_nan_policy",
     "check_axis",
     "as_float_sample",
+    "all_finite",
     "vectorize_1d",
 ]
 
@@ -183,7 +184,7 @@ def _masked_parts(x):
 
 
 def as_float_sample(x, name: str = "x", *, dtype=np.float64, min_ndim: int = 1,
-                    return_mask: bool = False):
+                    return_mask: bool = False, copy: bool = True):
     """Coerce array-like numeric data to a floating array without touching the input.
 
     Strings, objects, complex and bool data raise TypeError; 0-d input raises
@@ -195,7 +196,15 @@ def as_float_sample(x, name: str = "x", *, dtype=np.float64, min_ndim: int = 1,
     entries set to NaN, ``mask`` None for plain input) for callers that omit
     them along an axis; otherwise 1-d masked input is compressed and N-d masked
     input raises TypeError (which entries to drop would be ambiguous).
+
+    ``copy=False``: the input itself is returned when it already has the dtype
+    (and no masked entry), for callers that only read it.
     """
+    return _as_float(x, name, dtype, min_ndim, return_mask, copy)[0]
+
+
+def _as_float(x, name, dtype, min_ndim, return_mask, copy):
+    """:func:`as_float_sample` and whether the values are all finite (no NaN, no inf)."""
     if hasattr(x, "detach") and hasattr(x, "cpu") and type(x).__module__.startswith("torch"):
         x = x.detach().cpu().numpy()
     elif hasattr(x, "get") and type(x).__module__.startswith("cupy"):
@@ -216,12 +225,13 @@ def as_float_sample(x, name: str = "x", *, dtype=np.float64, min_ndim: int = 1,
         raise ValueError(
             f"`{name}` must have at least {min_ndim} dimension(s). Got a {arr.ndim}-d array instead."
         )
-    if dtype is not None:
-        arr = arr.astype(dtype, copy=True)
-    else:
-        arr = arr.astype(np.result_type(arr.dtype, np.float32), copy=True)
     if mask is not None and not mask.any():
         mask = None
+    copy = copy or mask is not None  # masked entries are overwritten below
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=copy)
+    else:
+        arr = arr.astype(np.result_type(arr.dtype, np.float32), copy=copy)
     if mask is not None:
         if return_mask:
             arr[mask] = np.nan
@@ -232,13 +242,24 @@ def as_float_sample(x, name: str = "x", *, dtype=np.float64, min_ndim: int = 1,
                 f"`{name}` must not be a masked array with masked entries here (shape {arr.shape}): "
                 "pass `x.compressed()` or `x.filled(np.nan)` with nan_policy='omit'."
             )
-    if np.isinf(arr).any():
+    finite = all_finite(arr)
+    if not finite and np.isinf(arr).any():
         raise ValueError(f"`{name}` must not contain infinite values.")
-    return (arr, mask) if return_mask else arr
+    return ((arr, mask) if return_mask else arr), finite
+
+
+def all_finite(arr) -> bool:
+    """True if a float array holds no NaN and no infinity, in one read and no temporary.
+
+    The sum propagates both (inf - inf is NaN); False may also mean an overflowing sum
+    of finite values, so it only selects the cheap path and callers check the rest.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.add.reduce(arr, axis=None))) if arr.size else True
 
 
 def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", test: str = "test",
-                 keepdims: bool = False):
+                 keepdims: bool = False, copy: bool = True):
     """Apply a last-axis core to every 1-D slice of `x` along `axis`.
 
     Parameters
@@ -248,6 +269,9 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
         ``(m, n)`` (m slices, all of size n >= `min_n`, no NaN). It returns a
         dict of equal-length 1-D arrays (at least ``statistic`` and ``pvalue``)
         plus optional non-array entries (e.g. ``null``) under the key ``"_meta"``.
+    copy : bool, default True
+        ``False`` for a `compute` that only reads ``data``: it may then be the
+        caller's array itself (C-contiguous float64 input along the last axis).
 
     Returns
     -------
@@ -256,7 +280,7 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
         (per slice sample size) and ``meta``: a list of the ``_meta`` dicts of
         each group of equal n.
     """
-    arr, mask = as_float_sample(x, name, return_mask=True)
+    (arr, mask), finite = _as_float(x, name, np.float64, 1, True, copy)
     nan_policy = check_nan_policy(nan_policy)
     keepdims = check_bool(keepdims, "keepdims")
     ax = check_axis(axis, arr.ndim)
@@ -278,13 +302,17 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
     if mask is not None:
         masked = np.ascontiguousarray(np.moveaxis(mask.reshape(-1) if axis is None else mask, ax, -1)
                                       .reshape(rows_shape))
-    nan_mask = np.isnan(data) if masked is None else np.isnan(data) & ~masked
-    has_nan = nan_mask.any(axis=1)
+    if masked is None and finite:  # the common case: no NaN, no mask, no (m, n) temporary
+        nan_mask = None
+        has_nan = np.zeros(m, dtype=bool)
+    else:
+        nan_mask = np.isnan(data) if masked is None else np.isnan(data) & ~masked
+        has_nan = nan_mask.any(axis=1)
     if has_nan.any() and nan_policy == "raise":
         raise ValueError(f"`{name}` contains NaN and nan_policy='raise'.")
     if masked is not None:
         nan_mask = nan_mask | masked if nan_policy == "omit" else masked
-    dropping = nan_policy == "omit" or masked is not None
+    dropping = (nan_policy == "omit" or masked is not None) and nan_mask is not None
 
     counts = np.full(m, n_full, dtype=np.int64)
     if dropping:
@@ -308,7 +336,7 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
             for j, r in enumerate(rows):
                 sub[j] = data[r][~nan_mask[r]]
         else:
-            sub = data if len(rows) == m else data[rows]  # `data` is already a private copy
+            sub = data if len(rows) == m else data[rows]
         out = compute(np.ascontiguousarray(sub))
         meta = out.pop("_meta", {})
         meta = dict(meta, n=n, rows=rows)

@@ -11,6 +11,17 @@ simulation in the test-suite checks that the 5% and 10% tests reject within 15%
 of 5% and 10% of normal samples; smaller slices give NaN and a
 :class:`normtest.SmallSampleWarning`. Where the library itself says its p-value
 is approximate (Shapiro–Wilk above n = 5000) its warning is passed on.
+``method=normtest.MonteCarlo()`` (normtest's own tests) is exact at any n and
+reaches below those minima.
+
+The same rule holds for normtest's own tests (measured by
+``benchmarks/validation.py --small-n``; 2e4 seeded samples per cell):
+``epps_pulley`` from n = 3 with its finite-n tables (beta = 1, exact
+statistic), elsewhere from :func:`normtest.ecf.laws.limit_min_n` (e.g. 20 for
+the LeJEPA presets under the composite null, 3 under the simple null);
+``anderson`` / ``cramervonmises`` from n = 2 (simple null) and n = 8
+(Stephens, composite); ``henze_zirkler`` from n = max(20, 10 d), ``bhep`` from
+max(50, 20 d) (composite) or 10 (simple); ``mardia`` from n = 500.
 
 ==============  ================================  ===========  ==============================
 function        library                           accepted n   note

@@ -91,12 +91,20 @@ def run_jobs(jobs, coll, *, lazy=True):
     cluster's memory); returns the jobs.
     """
     state = dask.delayed(jobs, traverse=False) if lazy else jobs
-    for p in range(_engine.n_passes(jobs)):
-        parts = [dask.delayed(_engine.fill, pure=True)(state, b, p) for b in _blocks(coll)]
+    blocks = _blocks(coll)
+    offs = [None] * len(blocks)
+    passes = _engine.n_passes(jobs)
+    for p in range(passes):
+        parts = [dask.delayed(_engine.fill, pure=True)(state, b, p, o) for b, o in zip(blocks, offs)]
         merged = _tree_sum(parts, _engine.merge_states, state)
+        if p + 1 < passes:   # where each block's rows start: the effect size's subsample in the next pass
+            counts = [dask.delayed(_engine.row_counts, pure=True)(state, s) for s in parts]
+            offs = dask.delayed(_engine.offsets, pure=True)(counts)
         state = dask.delayed(_engine.advance, pure=True)(state, merged, p)
         if not lazy:
-            state = dask.compute(state)[0]
+            state, offs = dask.compute(state, offs)
+        if p + 1 < passes:
+            offs = [offs[i] for i in range(len(blocks))]
     return state
 
 

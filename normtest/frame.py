@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._progress import progress_bar
-from ._tables import COLUMNS, FAMILIES, build_row, column_kind, correct, empty_row, null_in_words, warn_nan_rows
+from ._tables import FAMILIES, build_row, column_kind, empty_row, finish_table, null_in_words
 from ._validate import (check_bool, check_choice, check_float,
                         check_int, resolve_rng)
 
@@ -36,7 +36,6 @@ CORRECTIONS = ("holm", "bonferroni", "sidak", "holm-sidak", "simes-hochberg", "h
 _EXTRA_TESTS: dict = {}
 
 MULTIVARIATE_LABEL = "(multivariate)"
-_column_kind, _empty_row, _correct = column_kind, empty_row, correct  # names normtest/_distributed.py uses
 
 
 def _register_test(name, func, *, multivariate=False):
@@ -360,21 +359,9 @@ def _check(df, *, tests, standardize, alpha, correction, family, by, columns, mu
     finally:
         bar.close()
 
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    table["n"] = table["n"].astype("int64")
-    table["n_nan"] = table["n_nan"].astype("int64")
-    for c in ("statistic", "pvalue", "pvalue_adj", "effect"):
-        table[c] = table[c].astype("float64")
-    table["pvalue_upper_bound"] = table["pvalue_upper_bound"].astype(bool)
-    correct(table, alpha, correction, family)
     names = [*by_list, "column"]
-    if by_list:
-        table.index = pd.MultiIndex.from_tuples(index, names=names)
-    else:
-        table.index = pd.Index([k[0] for k in index], name="column")
-
-    from ._version import __version__
-
+    idx = (pd.MultiIndex.from_tuples(index, names=names) if by_list
+           else pd.Index([k[0] for k in index], name="column"))
     settings = {
         "tests": list(tests), "standardize": standardize, "alpha": alpha, "correction": correction,
         "family": family,
@@ -382,10 +369,8 @@ def _check(df, *, tests, standardize, alpha, correction, family, by, columns, mu
         "columns": None if columns is None else list(selected), "multivariate": multivariate or False,
         "n_resamples": n_resamples, "rng": seed,
     }
-    table.attrs["normtest"] = {"version": __version__, "settings": settings, "seed": seed, "records": records}
-
-    warn_nan_rows(categories, stacklevel + 1)
-    return table
+    return finish_table(rows, idx, alpha=alpha, correction=correction, family=family, settings=settings,
+                        seed=seed, records=records, categories=categories, stacklevel=stacklevel + 1)
 
 
 # ---------------------------------------------------------------------------

@@ -55,15 +55,20 @@ def _numeric_columns(sdf, columns, name):
     return cols, fields
 
 
-def _partition_states(jobs, p):
-    """The function mapInArrow runs on every partition: one state per job."""
+def _partition_states(jobs, p, offsets=None):
+    """The function mapInArrow runs on every partition: one state per job.
+
+    `offsets`: {partition id: per-job offsets} from the previous pass (see
+    :func:`normtest.streaming.engine.offsets`).
+    """
 
     def run(batches):
         import pyarrow as pa
         from pyspark import TaskContext
 
         pid = TaskContext.get().partitionId()
-        workers = [acc.spawn() if _engine.active(acc, p) else None for acc, _ in jobs]
+        offs = (offsets or {}).get(pid) or [None] * len(jobs)
+        workers = [acc.spawn(offset=o) if _engine.active(acc, p) else None for (acc, _), o in zip(jobs, offs)]
         for batch in batches:
             if batch.num_rows == 0:
                 continue
@@ -87,10 +92,18 @@ def run_jobs(jobs, sdf, columns):
     their merged accumulators.
     """
     data = sdf.select(*[F.col(c).cast("double").alias(f"c{i}") for i, c in enumerate(columns)])
-    for p in range(_engine.n_passes(jobs)):
-        rows = data.mapInArrow(_partition_states(jobs, p), "job int, pid long, state binary").collect()
+    offsets = None
+    passes = _engine.n_passes(jobs)
+    for p in range(passes):
+        rows = data.mapInArrow(_partition_states(jobs, p, offsets), "job int, pid long, state binary").collect()
+        rows = sorted(rows, key=lambda r: (r.job, r.pid))
+        if p + 1 < passes:   # where each partition's rows start, for the next pass (the effect's subsample)
+            pids = sorted({r.pid for r in rows})
+            states = {(r.job, r.pid): None if r.state is None else bytes(r.state) for r in rows}
+            counts = [_engine.row_counts(jobs, [states.get((k, pid)) for k in range(len(jobs))]) for pid in pids]
+            offsets = dict(zip(pids, _engine.offsets(counts)))
         merged = [None] * len(jobs)
-        for r in sorted(rows, key=lambda r: (r.job, r.pid)):
+        for r in rows:
             if r.state is not None:
                 one = [None] * len(jobs)
                 one[r.job] = bytes(r.state)

@@ -16,7 +16,7 @@ def test_bhep_against_naive(rng, d, beta, standardize):
     X = rng.standard_normal((90, d)) @ rng.standard_normal((d, d)) + 1.0
     if not standardize:
         X = rng.standard_normal((90, d)) * 1.1
-    r = normtest.bhep(X, beta=beta, standardize=standardize)
+    r = normtest.bhep(X, beta=beta, standardize=standardize, method="none")  # the statistic alone
     np.testing.assert_allclose(r.statistic, naive.bhep_naive(X, beta, standardize), rtol=1e-11)
     assert r.standardize is standardize and r.settings["beta"] == beta
 
@@ -133,8 +133,9 @@ def test_bad_input_and_nan(rng):
     Xn = X.copy()
     Xn[2, 1] = np.nan
     assert np.isnan(normtest.henze_zirkler(Xn).statistic)
-    r = normtest.henze_zirkler(Xn, nan_policy="omit")
-    assert r.n == 29 and r.statistic == normtest.henze_zirkler(np.delete(X, 2, axis=0)).statistic
+    with pytest.warns(SmallSampleWarning, match="from n = 30"):  # n = 29 < 10 d: no default p-value
+        r = normtest.henze_zirkler(Xn, nan_policy="omit")
+        assert r.n == 29 and r.statistic == normtest.henze_zirkler(np.delete(X, 2, axis=0)).statistic
     with pytest.raises(ValueError, match="NaN"):
         normtest.bhep(Xn, nan_policy="raise")
     with pytest.warns(SmallSampleWarning):
@@ -155,3 +156,39 @@ def test_memory_is_linear():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 20 * X.nbytes
+
+
+@pytest.mark.parametrize("d", [2, 5])
+def test_default_calibrated_at_its_smallest_n(d):
+    """The small-n rule: at n = max(20, 10 d) (HZ) and max(50, 20 d) (BHEP) the default law's 5% and 10%
+    tests reject within 15% of their level plus 2.5 binomial sd (2e4 seeded null statistics by the
+    Monte-Carlo kernel against the default result's own law; the full measurement is
+    `benchmarks/validation.py --small-n`); one n below, NaN with a warning."""
+    from normtest._matrix import _null_batch
+    from normtest.multivariate._kernels import bhep_batch
+    from normtest.multivariate.bhep import lognormal_min_n
+
+    reps = 20000
+    g = np.random.default_rng(d)
+    for test, hz in ((normtest.henze_zirkler, True), (normtest.bhep, False)):
+        n = lognormal_min_n(d, True, hz)
+        res = test(g.standard_normal((n, d)))
+        assert res.method == "lognormal"
+        T = bhep_batch(np.ascontiguousarray(_null_batch(g, reps, n, d, True)), res.settings["beta"] ** 2)
+        for a in (0.05, 0.10):
+            rate = np.mean(T >= res.null.ppf(1 - a))
+            assert abs(rate - a) <= 0.15 * a + 2.5 * np.sqrt(a * (1 - a) / reps), (test, n, d, a, rate)
+        with pytest.warns(SmallSampleWarning, match=f"from n = {n} on"):
+            assert np.isnan(test(g.standard_normal((n - 1, d))).pvalue)
+        forced = test(g.standard_normal((n - 1, d)), method="lognormal")
+        assert forced.method == "lognormal" and 0 < forced.pvalue < 1
+
+
+def test_d1_uses_the_epps_pulley_law(rng):
+    x = rng.standard_normal(40)
+    r, ep = normtest.bhep(x[:, None]), normtest.epps_pulley(x)
+    np.testing.assert_allclose(r.statistic, ep.statistic, rtol=1e-10)
+    assert r.method == "table" and r.pvalue == pytest.approx(ep.pvalue, rel=1e-12)
+    hz = normtest.henze_zirkler(x[:, None])
+    ep_hz = normtest.epps_pulley(x, beta=hz.settings["beta"])
+    assert hz.method == "asymptotic" and hz.pvalue == pytest.approx(ep_hz.pvalue, rel=1e-9)

@@ -87,6 +87,8 @@ def test_sliced_matches_in_memory_any_chunking(standardize, rng):
         res = lazy.compute()
         np.testing.assert_allclose(res.statistic, ref.statistic, rtol=1e-9)
         np.testing.assert_allclose(res.pvalue, ref.pvalue, rtol=1e-9)
+        # the effect's interval: the same row subsample as in memory (blocks placed by pass-1 counts)
+        np.testing.assert_allclose([res.effect, *res.effect_ci], [ref.effect, *ref.effect_ci], rtol=1e-9)
         vals.append(res.statistic)
     np.testing.assert_allclose(vals, vals[0], rtol=1e-12)
     eager = ntd.sliced_epps_pulley(da.from_array(X, chunks=(600, 5)), lazy=False, **kw)
@@ -110,6 +112,8 @@ def test_check_matches_normtest_check(rng):
     assert ep.n.tolist()[:3] == ref.n.tolist()[:3] and ep.n_nan.tolist() == ref.n_nan.tolist()[:4]
     joint = table.loc["(multivariate)"]
     np.testing.assert_allclose(joint.statistic, ref.loc["(multivariate)"].statistic, rtol=1e-9)
+    np.testing.assert_allclose(table.effect.to_numpy()[[0, 2, 4, 8]], ref.effect.to_numpy()[[0, 1, 2, 4]],
+                               rtol=1e-9)
     assert "joint test of 3 columns" in joint.note
     edf = table[table.test == "anderson"]
     assert edf.statistic.isna().all() and edf.note.str.contains("order statistics").iloc[0]
@@ -166,8 +170,9 @@ def _flaky_block(i, marker, x):
 @pytest.fixture(scope="module")
 def cluster_client():
     distributed = pytest.importorskip("dask.distributed")
+    # dashboard on any free port: another cluster on this machine may hold the default one
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB",
-                                       dashboard_address=None, silence_logs=40)
+                                       dashboard_address=":0", silence_logs=40)
     client = distributed.Client(cluster)
     try:
         yield client
@@ -218,3 +223,18 @@ def test_cli_engine_dask(tmp_path, capsys, rng):
     assert "order statistics" in text and "900" in text
     assert main(["check", str(tmp_path / "nothing*.parquet"), "--engine", "dask"]) == 2
     assert "no file matches" in capsys.readouterr().err
+
+
+def test_constant_column_in_the_joint_test(rng):
+    # in memory the joint row of check says "degenerate"; sliced_epps_pulley itself raises
+    df = pd.DataFrame({"a": rng.normal(size=300), "b": np.ones(300), "c": rng.normal(size=300)})
+    ddf = dd.from_pandas(df, npartitions=3)
+    with pytest.warns(normtest.DegenerateDataWarning):
+        table = ntd.check(ddf, multivariate=True, rng=1)
+    joint = table.loc["(multivariate)"]
+    assert np.isnan(joint.statistic) and "degenerate" in joint.note and joint.n == 300
+    assert np.isfinite(table.loc["a"].statistic)
+    with pytest.raises(ValueError, match="constant column"):
+        ntd.sliced_epps_pulley(ddf, n_slices=4, rng=1, standardize=True).compute()
+    with pytest.raises(ValueError, match="constant column"):
+        normtest.sliced_epps_pulley(df.to_numpy(), n_slices=4, rng=1, standardize=True)

@@ -74,17 +74,3 @@ def test_sliced_effect(rng):
     assert res.effect == pytest.approx(max(0.0, (res.statistic - res.null_moments["mean"]) / 2000))
     assert normtest.sliced_epps_pulley(X, n_slices=32, rng=5, quadrature="lejepa").effect is None
 
-
-@pytest.mark.parametrize("standardize", [False, True])
-def test_lattice_influence_matches_direct(standardize):
-    """The sliced effect's influence by the node-to-node recurrence equals the direct cos/sin sums."""
-    from normtest.ecf.effect import _influence, _influence_lattice
-    from normtest.ecf.rules import auto_rule
-
-    Y = np.random.default_rng(4).standard_normal((7, 150)) * 1.3 + 0.2
-    rule = auto_rule(float(np.abs(Y).max()), 1.0)
-    C = np.cos(Y[:, :, None] * rule.nodes).mean(axis=1)
-    S = np.sin(Y[:, :, None] * rule.nodes).mean(axis=1)
-    ref = _influence(Y, C, S, rule.nodes, rule.weights, np.inf, standardize).mean(axis=0)
-    got = _influence_lattice(Y, C, S, rule.lattice_step, rule.weights, standardize)
-    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.abs(ref).max())

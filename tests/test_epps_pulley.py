@@ -292,5 +292,40 @@ def test_pvalues_in_unit_interval(rng):
     for x in (rng.exponential(size=30), rng.standard_normal(3), np.r_[rng.standard_normal(50), 1e3]):
         for quad in ("auto", "paper"):
             for std in (True, False):
-                p = epps_pulley(x, quadrature=quad, standardize=std).pvalue
+                # the limit law forced: by default "paper" at n = 3 is NaN (small-n rule, tested below)
+                method = "asymptotic" if quad == "paper" else None
+                p = epps_pulley(x, quadrature=quad, standardize=std, method=method).pvalue
                 assert 0.0 <= p <= 1.0
+
+
+@pytest.mark.parametrize("std, beta, quad", [(True, 0.5, "auto"), (True, 1.0, "lejepa"), (False, 2.0, "auto")])
+def test_limit_law_default_calibrated_from_its_minimum_n(std, beta, quad):
+    """The small-n rule off the tables: at limit_min_n the default 5% and 10% tests reject within 15% of
+    their level plus 2.5 binomial sd (2e4 seeded null statistics against the result's own law); one n
+    below, NaN with a SmallSampleWarning, unless the limit law is asked for."""
+    from normtest.ecf.inference import check_args, null_statistic
+    from normtest.ecf.laws import limit_min_n
+
+    standardize, beta, kind, rule, _ = check_args(std, beta, quad, None)
+    n = limit_min_n(beta, std, rule)
+    g = np.random.default_rng(n)
+    res = epps_pulley(g.standard_normal(n), standardize=std, beta=beta, quadrature=quad)
+    assert res.method == "asymptotic" and 0 < res.pvalue <= 1
+    reps = 20000
+    T = null_statistic(g.standard_normal((reps, n)), standardize, beta, kind, rule)
+    for a in (0.05, 0.10):
+        rate = np.mean(T >= float(res.null.isf(a)))
+        assert abs(rate - a) <= 0.15 * a + 2.5 * np.sqrt(a * (1 - a) / reps), (n, a, rate)
+    if n > 3:
+        with pytest.warns(SmallSampleWarning, match=f"from n = {n} on"):
+            assert np.isnan(epps_pulley(g.standard_normal(n - 1), standardize=std, beta=beta,
+                                        quadrature=quad).pvalue)
+        forced = epps_pulley(g.standard_normal(n - 1), standardize=std, beta=beta, quadrature=quad,
+                             method="asymptotic")
+        assert forced.method == "asymptotic" and 0 < forced.pvalue <= 1
+
+
+def test_limit_law_never_calibrated_gives_nan():
+    with pytest.warns(SmallSampleWarning, match="at no n measured"):
+        assert np.isnan(epps_pulley(np.random.default_rng(0).standard_normal(300), standardize=False,
+                                    beta=10.0).pvalue)

@@ -340,3 +340,55 @@ print("ok")
 
 def test_disable_jit_subset():
     assert _run(_NOJIT_SCRIPT, NUMBA_DISABLE_JIT="1") == "ok"
+
+
+@pytest.mark.parametrize("m", [1, 9])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_zmax_is_the_largest_magnitude_summed(rng, m, dtype):
+    # the kernel reads max |z| in the pass that sums (the sliced "auto" rule's check), also with
+    # the fused standardisation and non-lattice nodes; NaN reads as +inf
+    X = (rng.standard_normal((m, 3000)) * 2).astype(dtype)
+    nodes = 0.3 * np.arange(1, 12)
+    for step in (0.3, None):
+        z = np.full(m, 0.5)
+        ecf_sums_rows(X, nodes, step, zmax=z)
+        np.testing.assert_allclose(z, np.abs(X.astype(np.float64)).max(axis=1), rtol=1e-15)
+    aff = (0.5, 1.0, 0.25, 3.0)
+    z = np.zeros(m)
+    ecf_sums_rows(X, nodes, 0.3, affine=aff, zmax=z)
+    ref = np.abs(((X.astype(np.float64) * 0.5 - 1.0) - 0.25) * 3.0).max(axis=1)
+    np.testing.assert_allclose(z, ref, rtol=1e-15)
+    X[0, 7] = np.nan
+    z = np.zeros(m)
+    ecf_sums_rows(X, nodes, 0.3, zmax=z)
+    assert z[0] == np.inf
+    with pytest.raises(ValueError, match="zmax"):
+        ecf_sums_rows(X, nodes, 0.3, zmax=np.zeros(m + 1))
+
+
+@pytest.mark.parametrize("m", [1, 12])
+def test_trig_points_matches_naive(rng, m):
+    from normtest.ecf._kernels import trig_points
+
+    Y = rng.standard_normal((m, 400)) * 2
+    Y[0, :3] = [7.0, -9.0, np.nan]
+    step, K, R = 0.31, 37, 6.5
+    t = step * np.arange(1, K + 1)
+    a, b = rng.standard_normal((m, K)), rng.standard_normal((m, K))
+    out, P, Q = trig_points(Y, a, b, step, R, pq=True)
+    near = np.abs(Y) <= R
+    cos, sin = np.cos(Y[:, :, None] * t), np.sin(Y[:, :, None] * t)
+    ref = np.where(near, (cos * a[:, None, :]).sum(-1) + (sin * b[:, None, :]).sum(-1), 0.0)
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-12)
+    yy = np.where(near, Y, 0.0)[:, :, None]
+    np.testing.assert_allclose(P, np.nansum(yy * sin, axis=1), rtol=0, atol=1e-11)
+    np.testing.assert_allclose(Q, np.nansum(yy * cos, axis=1), rtol=0, atol=1e-11)
+    assert trig_points(Y, a, b, step)[1] is None
+    # a point beyond the polynomial's range (step y > 1e5): that tile by libm, the others unchanged
+    Y2 = np.where(np.isfinite(Y), Y, 0.0)
+    Y2[-1, 5] = 4e5
+    out2 = trig_points(Y2, a, b, step)[0]
+    ref2 = (np.cos(Y2[:, :, None] * t) * a[:, None, :]).sum(-1) + (np.sin(Y2[:, :, None] * t) * b[:, None, :]).sum(-1)
+    np.testing.assert_allclose(out2[-1, 5], ref2[-1, 5], rtol=0, atol=1e-6)  # the reference's t_k y rounds
+    ref2[-1, 5] = out2[-1, 5]
+    np.testing.assert_allclose(out2, ref2, rtol=0, atol=1e-12)

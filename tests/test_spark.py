@@ -71,6 +71,7 @@ def test_check_and_sliced_match_in_memory(spark, nts):
     mem = normtest.sliced_epps_pulley(X, n_slices=16, rng=4, standardize=True)
     np.testing.assert_allclose(res.statistic, mem.statistic, rtol=1e-9)
     np.testing.assert_allclose(res.pvalue, mem.pvalue, rtol=1e-9)
+    np.testing.assert_allclose([res.effect, *res.effect_ci], [mem.effect, *mem.effect_ci], rtol=1e-9)
     assert res.columns == ["a", "b", "c"] and res.n == 5998
     # bit-identical for a fixed partitioning, <= 1e-12 relative across partitionings (one-pass settings)
     kw = dict(n_slices=16, rng=4, nan_policy="omit", quadrature="lejepa")
@@ -95,6 +96,12 @@ def test_bad_partitions_and_inputs(spark, nts, tmp_path):
     lejepa = nts.epps_pulley(sdf, nan_policy="omit", standardize=False, quadrature="lejepa")
     np.testing.assert_allclose(lejepa.statistic, normtest.epps_pulley(x, standardize=False,
                                                                       quadrature="lejepa").statistic, rtol=1e-9)
+    # scale extremes and large shifts (issue 15): the in-memory numbers of the exactly rescaled data
+    ext = pd.DataFrame({"big": x * 1e200, "tiny": x * 1e-300, "shifted": 1e8 + 1e-6 * x,
+                        "far": 3e15 + x})
+    got = nts.epps_pulley(_parts(spark, [ext[:200], ext[200:]]))
+    want = [normtest.epps_pulley(v).statistic for v in (x, x, ext.shifted - 1e8, ext.far - 3e15)]
+    np.testing.assert_allclose(got.statistic, want, rtol=1e-12)
     # one column stored as int32 in one file and float64 in another: Spark's Parquet reader needs an
     # explicit schema (it refuses to merge them by itself); then the numbers are the in-memory ones
     mixed_dir = tmp_path / "mixed"

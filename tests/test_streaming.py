@@ -17,10 +17,14 @@ def _batchings(n, rng):
     return [[0, n], [0, n // 3, 2 * n // 3, n], [0, 0, 1, *cuts.tolist(), cuts[-1], n]]
 
 
-def _run(acc, X, edges, *, tree=False):
+def _run(acc, X, edges, *, tree=False, offsets=True):
     """All passes over the batches ``X[edges[i]:edges[i+1]]``; with ``tree`` one spawned copy per
-    batch, shipped as bytes and merged pairwise (as an engine does)."""
+    batch, shipped as bytes and merged pairwise (as an engine does), placed by the pass-1 counts
+    (``offsets``) as the engines do."""
+    from normtest.streaming import engine
+
     parts = [X[a:b] for a, b in zip(edges[:-1], edges[1:])]
+    offs = [None] * len(parts)
     for p in range(acc.passes):
         if p:
             acc.next_pass()
@@ -28,11 +32,14 @@ def _run(acc, X, edges, *, tree=False):
             for b in parts:
                 acc.update(b)
             continue
-        states = []
-        for b in parts:
-            w = acc.spawn()
+        states, raw = [], []
+        for b, o in zip(parts, offs):
+            w = acc.spawn(offset=o)
             w.update(b)
-            states.append(acc.from_bytes(w.to_bytes()))
+            raw.append(w.to_bytes())
+            states.append(acc.from_bytes(raw[-1]))
+        if offsets and p + 1 < acc.passes:
+            offs = [o[0] for o in engine.offsets([engine.row_counts([(acc, None)], [r]) for r in raw])]
         while len(states) > 1:
             states = [functools.reduce(lambda u, v: u.merge(v), states[i:i + 2]) for i in range(0, len(states), 2)]
         base = acc.spawn()
@@ -261,3 +268,32 @@ def test_large_batches_are_processed_in_slices(rng, monkeypatch):
     _close(sliced.statistic, whole.statistic, rtol=1e-12)
     _close(accumulate(EppsPulley(), [X]).statistic, normtest.epps_pulley(X).statistic)
     _close(accumulate(EppsPulley(), [X[:, 0]]).statistic, normtest.epps_pulley(X[:, 0]).statistic)
+
+
+@pytest.mark.parametrize("tree", [False, True])
+def test_effect_size_matches_in_memory_whatever_the_batching(tree, rng):
+    # the effect's interval uses every k-th non-NaN row by its global index, as in memory
+    X = np.column_stack([rng.standard_normal(12_001), rng.standard_exponential(12_001)])
+    X[[5, 70, 9000], [0, 1, 1]] = np.nan
+    ref = normtest.epps_pulley(X, axis=0, nan_policy="omit")
+    Y = rng.standard_normal((11_000, 4)) @ rng.standard_normal((4, 4))
+    Y[:, 1] += 0.2 * Y[:, 1] ** 2
+    Y[[3, 4000], [2, 0]] = np.nan
+    refs = {std: normtest.sliced_epps_pulley(Y, n_slices=12, rng=2, standardize=std, nan_policy="omit")
+            for std in (False, True)}
+    for edges in _batchings(X.shape[0], rng):
+        res = _run(EppsPulley(nan_policy="omit"), X, edges, tree=tree)
+        _close(res.effect, ref.effect, atol=1e-15)
+        _close(res.effect_ci, ref.effect_ci, atol=1e-15)
+        for std, r in refs.items():
+            got = _run(SlicedEppsPulley(n_slices=12, rng=2, standardize=std, nan_policy="omit"), Y,
+                       [min(e, Y.shape[0]) for e in edges], tree=tree)
+            assert r.effect is not None and r.effect_ci[1] > r.effect_ci[0]
+            _close(got.effect, r.effect)
+            _close(got.effect_ci, r.effect_ci)
+    if tree:   # copies spawned without their offsets cannot place the subsample: no interval, not a wrong one
+        edges = _batchings(X.shape[0], rng)[1]
+        assert np.isnan(_run(EppsPulley(nan_policy="omit"), X, edges, tree=True, offsets=False).effect).all()
+        got = _run(SlicedEppsPulley(n_slices=12, rng=2, nan_policy="omit"), Y, [0, 5000, 11_000], tree=True,
+                   offsets=False)
+        assert got.effect is None and got.effect_ci is None

@@ -49,7 +49,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba import CACHE, FASTMATH, FASTMATH_STRICT
-from ._sincos import TILE, task_sums
+from ._sincos import SINCOS_MAX, TILE, sincos_poly, task_sums
 
 _ROW_BLOCK = 4096  # observations per task when parallelising over rows
 _MIN_COLS_PARALLEL = 8  # from this many columns on, a task is one column
@@ -62,7 +62,7 @@ __all__ = ["FASTMATH", "FASTMATH_STRICT", "CACHE", "ecf_sums", "ecf_sums_rows", 
 # ECF sums: drivers over tasks (the tile kernels are in _sincos.py)
 # ---------------------------------------------------------------------------
 
-def _ecf_by_column_py(X, aff, nodes, step, use_step, C, S):
+def _ecf_by_column_py(X, aff, nodes, step, use_step, C, S, Z):
     m, n = X.shape
     K = nodes.shape[0]
     for j in prange(m):
@@ -72,26 +72,30 @@ def _ecf_by_column_py(X, aff, nodes, step, use_step, C, S):
         bC = np.empty(K)
         bS = np.empty(K)
         x = X[j]
+        zmax = Z[j]  # bits of the largest |a| (see _sincos.task_sums)
         # fixed row blocks inside a column: pairwise-like accuracy, thread-count free
         for lo in range(0, n, _ROW_BLOCK):
             hi = min(n, lo + _ROW_BLOCK)
             bC[:] = 0.0
             bS[:] = 0.0
-            task_sums(x, lo, hi, aff[j], nodes, step, use_step, buf, bC, bS)
+            zb = task_sums(x, lo, hi, aff[j], nodes, step, use_step, buf, bC, bS)
+            zmax = max(zmax, zb)
             for k in range(K):
                 accC[k] += bC[k]
                 accS[k] += bS[k]
         for k in range(K):
             C[j, k] += accC[k]
             S[j, k] += accS[k]
+        Z[j] = zmax
 
 
-def _ecf_by_block_py(X, aff, nodes, step, use_step, C, S):
+def _ecf_by_block_py(X, aff, nodes, step, use_step, C, S, Z):
     m, n = X.shape
     K = nodes.shape[0]
     nb = (n + _ROW_BLOCK - 1) // _ROW_BLOCK
     partC = np.zeros((nb, m, K))
     partS = np.zeros((nb, m, K))
+    partZ = np.zeros((nb, m), dtype=np.int64)
     for task in prange(nb * m):
         b = task // m
         j = task - b * m
@@ -99,8 +103,12 @@ def _ecf_by_block_py(X, aff, nodes, step, use_step, C, S):
         hi = min(n, lo + _ROW_BLOCK)
         buf = np.empty((5, TILE))
         x = X[j]
-        task_sums(x, lo, hi, aff[j], nodes, step, use_step, buf, partC[b, j], partS[b, j])
+        partZ[b, j] = task_sums(x, lo, hi, aff[j], nodes, step, use_step, buf, partC[b, j], partS[b, j])
     for j in range(m):
+        zmax = Z[j]
+        for b in range(nb):
+            zmax = max(zmax, partZ[b, j])
+        Z[j] = zmax
         for k in range(K):
             sc = 0.0
             ss = 0.0
@@ -151,12 +159,13 @@ def _check_out(out, m, K):
     return C, S
 
 
-def _run_rows(X, nodes, stepf, use_step, C, S, affine=None, serial=False):
+def _run_rows(X, nodes, stepf, use_step, C, S, affine=None, serial=False, zmax=None):
     """The drivers on a C-contiguous (m, n) float32/float64 array (rows are samples)."""
     m, n = X.shape
     K = nodes.shape[0]
     if K == 0 or m == 0 or n == 0:
         return
+    Z = np.zeros(m, dtype=np.int64)  # bits of max |a| per row
     aff = np.empty((m, 4))
     aff[:] = (1.0, 0.0, 0.0, 1.0)
     if affine is not None:
@@ -164,27 +173,33 @@ def _run_rows(X, nodes, stepf, use_step, C, S, affine=None, serial=False):
             aff[:, col] = v
     serial = serial or n * m * K < _SERIAL_WORK
     if m >= _MIN_COLS_PARALLEL:
-        (_ecf_by_column_serial if serial else _ecf_by_column)(X, aff, nodes, stepf, use_step, C, S)
+        (_ecf_by_column_serial if serial else _ecf_by_column)(X, aff, nodes, stepf, use_step, C, S, Z)
     else:
-        (_ecf_by_block_serial if serial else _ecf_by_block)(X, aff, nodes, stepf, use_step, C, S)
+        (_ecf_by_block_serial if serial else _ecf_by_block)(X, aff, nodes, stepf, use_step, C, S, Z)
+    if zmax is not None:
+        z = Z.view(np.float64) / (stepf if use_step else 1.0)
+        np.maximum(zmax, np.where(np.isnan(z), np.inf, z), out=zmax)
 
 
-def _run(X, transposed, nodes, step, out, affine=None, serial=False):
+def _run(X, transposed, nodes, step, out, affine=None, serial=False, zmax=None):
     # one compiled specialisation per dtype: C-contiguous float32 or float64 rows
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     nodes, stepf, use_step = _prepare_nodes(nodes, step)
     m = X.shape[0] if transposed else X.shape[1]
     C, S = _check_out(out, m, nodes.shape[0])
+    if zmax is not None and (zmax.shape != (m,) or zmax.dtype != np.float64):
+        raise ValueError(f"`zmax` must be a float64 array of shape {(m,)}.")
     if transposed or m == 1:
         rows = X if transposed else X.T
-        _run_rows(np.ascontiguousarray(rows), nodes, stepf, use_step, C, S, affine, serial)
+        _run_rows(np.ascontiguousarray(rows), nodes, stepf, use_step, C, S, affine, serial, zmax)
         return C, S
     # (n, m) layout: transpose chunks of whole row blocks, so every sample stays contiguous
     n = X.shape[0]
     chunk = max(_ROW_BLOCK, (_TRANSPOSE_VALUES // max(1, m)) // _ROW_BLOCK * _ROW_BLOCK)
     for lo in range(0, n, chunk):
-        _run_rows(np.ascontiguousarray(X[lo:lo + chunk].T), nodes, stepf, use_step, C, S, affine, serial)
+        _run_rows(np.ascontiguousarray(X[lo:lo + chunk].T), nodes, stepf, use_step, C, S, affine, serial,
+                  zmax)
     return C, S
 
 
@@ -234,7 +249,7 @@ def ecf_sums(P, nodes, step=None, out=None):
     return _run(P, False, nodes, step, out)
 
 
-def ecf_sums_rows(X, nodes, step=None, out=None, *, affine=None, serial=False):
+def ecf_sums_rows(X, nodes, step=None, out=None, *, affine=None, serial=False, zmax=None):
     """ECF sums of the rows of ``X`` (shape (m, n)): the (m, n) layout of `ecf_sums`.
 
     Same contract as :func:`ecf_sums` with observations along the last axis
@@ -242,12 +257,14 @@ def ecf_sums_rows(X, nodes, step=None, out=None, *, affine=None, serial=False):
     ``(C, S)`` of shape (m, K). ``affine=(pre, hi, lo, scale)`` (scalars or
     shape (m,)) makes them the sums of ``((X[j] pre - hi) - lo) scale`` without
     forming those values (the fused standardisation of the 1-D test). ``serial=True`` runs in the calling thread
-    (same result: the task partition does not change).
+    (same result: the task partition does not change). ``zmax``: a float64 array of shape (m,)
+    that receives ``max(zmax[j], max_i |z_ij|)``, the largest magnitude summed in each row (read
+    in the same pass: what the sliced "auto" rule checks its spread against).
     """
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"`X` must be a 2-d array (m, n). Got shape {X.shape} instead.")
-    return _run(X, True, nodes, step, out, affine, serial)
+    return _run(X, True, nodes, step, out, affine, serial, zmax)
 
 
 # ---------------------------------------------------------------------------
@@ -347,3 +364,84 @@ def ep_pair_cross(near, far, beta=1.0):
         serial = near.shape[0] * far.shape[0] < _SERIAL_WORK
         (_pair_cross_serial if serial else _pair_cross)(near, far, float(beta), out)
     return out
+
+
+# ---------------------------------------------------------------------------
+# Trigonometric sums at points: the influence function of the effect size
+# ---------------------------------------------------------------------------
+
+def _trig_points_py(Y, a, b, step, R, pq, out, P, Q):
+    m, ms = Y.shape
+    K = a.shape[1]
+    for r in prange(m):
+        buf = np.empty((5, TILE))  # rotation state c, s; step rotation p, q; the point y (0 if far)
+        c, s, p, q, yy = buf[0], buf[1], buf[2], buf[3], buf[4]
+        for t0 in range(0, ms, TILE):
+            n = min(TILE, ms - t0)
+            acc = out[r, t0:t0 + n]
+            bad = 0
+            for i in range(n):  # vectorised: polynomial sin/cos, out-of-range points counted
+                y = Y[r, t0 + i]
+                near = abs(y) <= R  # far points (and NaN) drop out: state 0 stays 0
+                yv = y if near else 0.0
+                ci, si = sincos_poly(step * yv)
+                bad += 0 if abs(step * yv) <= SINCOS_MAX else 1
+                w = 1.0 if near else 0.0
+                p[i] = ci
+                q[i] = si
+                c[i] = ci * w
+                s[i] = si * w
+                yy[i] = yv
+                acc[i] = 0.0
+            if bad > 0:  # rare: libm for the whole tile
+                for i in range(n):
+                    ci = np.cos(step * yy[i])
+                    si = np.sin(step * yy[i])
+                    w = 1.0 if abs(Y[r, t0 + i]) <= R else 0.0
+                    p[i] = ci
+                    q[i] = si
+                    c[i] = ci * w
+                    s[i] = si * w
+            for k in range(K):
+                ak = a[r, k]
+                bk = b[r, k]
+                sp = 0.0
+                sq = 0.0
+                for i in range(n):  # independent points: a vectorised loop
+                    ci = c[i]
+                    si = s[i]
+                    acc[i] += ak * ci + bk * si
+                    sp += yy[i] * si
+                    sq += yy[i] * ci
+                    c[i] = ci * p[i] - si * q[i]
+                    s[i] = si * p[i] + ci * q[i]
+                if pq:
+                    P[r, k] += sp
+                    Q[r, k] += sq
+
+
+_trig_points = njit(parallel=True, nogil=True, cache=CACHE, fastmath=FASTMATH)(_trig_points_py)
+_trig_points_serial = njit(nogil=True, cache=CACHE, fastmath=FASTMATH)(_twin(_trig_points_py, "_serial"))
+
+
+def trig_points(Y, a, b, step, R=np.inf, pq=False):
+    """``sum_k a[r, k] cos(t_k y) + b[r, k] sin(t_k y)`` at every point y of row r, t_k = k step.
+
+    ``Y`` (m, ms), ``a, b`` (m, K). Points with ``|y| > R`` give 0 and are left out of
+    ``P[r, k] = sum_j y sin(t_k y)``, ``Q[r, k] = sum_j y cos(t_k y)``, computed with
+    ``pq=True``. One polynomial sin/cos per point (libm for a tile out of its range) and the
+    angle-addition rotation for the other
+    nodes (error ~k ulp), points in tiles (a vectorised loop over the tile per node). Rows
+    are tasks: deterministic on any thread count. Returns
+    ``(out, P, Q)`` (P, Q None without `pq`).
+    """
+    Y, a, b = (np.ascontiguousarray(v, dtype=np.float64) for v in (Y, a, b))
+    m, ms = Y.shape
+    K = a.shape[1]
+    out = np.empty((m, ms))
+    P = np.zeros((m, K) if pq else (0, 0))
+    Q = np.zeros_like(P)
+    # an effect is <= 1e7 node-values: serial (busy machine, load 8: 11 ms parallel, 2 ms serial)
+    serial = m < _MIN_COLS_PARALLEL or m * ms * K < 25 * _SERIAL_WORK
+    (_trig_points_serial if serial else _trig_points)(Y, a, b, float(step), float(R), bool(pq), out, P, Q)
+    return out, (P if pq else None), (Q if pq else None)

@@ -41,6 +41,7 @@ TILE = 1024      # values per tile: 5 float64 buffers = 40 KB, within L1
 BLOCK = 8        # nodes per rotation block: 16 accumulators + 2 x 4 state values in registers
 REANCHOR = 64    # direct evaluation every this many nodes (a multiple of BLOCK)
 SINCOS_MAX = 1.0e5  # |angle| up to which the polynomial is used (Cody-Waite exact for |k| < 2**20)
+_ABS_BITS = 0x7FFFFFFFFFFFFFFF  # the bits of |v| of a float64 v (sign bit cleared)
 
 # pi/2 in three parts of 33, 33 and 53 bits (fdlibm's pio2_1, pio2_2, pio2_3)
 _PIO2_1 = 1.57079632673412561417e+00
@@ -79,7 +80,12 @@ def standard_value(x, pre, hi, low, scale):
 
 @njit(cache=CACHE, fastmath=FASTMATH, nogil=True)
 def anchor_pass(x, lo, n, aff, step, lim, buf):
-    """buf rows: a = step z, p, q = cos/sin(a), c, s = p, q. Returns #|a| > lim."""
+    """buf rows: a = step z, p, q = cos/sin(a), c, s = p, q. Returns (#|a| > lim, max |a|).
+
+    ``max |a|`` as the int64 bit pattern of the float (for non-negative floats the
+    order of the patterns is that of the values): an integer max reduction
+    vectorises, a float one does not without the ``nnan`` flag.
+    """
     a = buf[0]
     p = buf[1]
     q = buf[2]
@@ -89,17 +95,20 @@ def anchor_pass(x, lo, n, aff, step, lim, buf):
     hi = aff[1]
     low = aff[2]
     scale = aff[3]
+    bits = a.view(np.int64)
     bad = 0
+    amax = 0
     for i in range(n):
         ai = step * standard_value(x[lo + i], pre, hi, low, scale)
         ci, si = sincos_poly(ai)
         a[i] = ai
+        amax = max(amax, bits[i] & _ABS_BITS)
         p[i] = ci
         q[i] = si
         c[i] = ci
         s[i] = si
         bad += 0 if abs(ai) <= lim else 1
-    return bad
+    return bad, amax
 
 
 @njit(cache=CACHE, fastmath=FASTMATH, nogil=True)
@@ -170,10 +179,12 @@ BLOCKS, run_block = _build_blocks()
 
 @njit(cache=CACHE, fastmath=FASTMATH, nogil=True)
 def tile_lattice(x, lo, n, aff, step, K, buf, accC, accS):
-    """Add the sums of nodes k h (k = 1..K) of one tile; False (nothing added) if out of range."""
+    """Add the sums of nodes k h (k = 1..K) of one tile. Returns (False if out of range: nothing
+    added; the bits of max |h z| of the tile, see :func:`anchor_pass`)."""
     lim = SINCOS_MAX / max(K, 1)
-    if anchor_pass(x, lo, n, aff, step, lim, buf) > 0:
-        return False
+    bad, amax = anchor_pass(x, lo, n, aff, step, lim, buf)
+    if bad > 0:
+        return False, amax
     k0 = 0
     while k0 < K:
         if k0 > 0 and k0 % REANCHOR == 0:
@@ -181,24 +192,28 @@ def tile_lattice(x, lo, n, aff, step, K, buf, accC, accS):
         size = min(BLOCK, K - k0)
         run_block(size, buf, n, accC, accS, k0)
         k0 += size
-    return True
+    return True, amax
 
 
 @njit(cache=CACHE, fastmath=FASTMATH, nogil=True)
 def tile_nodes(x, lo, n, aff, nodes, buf, accC, accS):
-    """Arbitrary nodes: one polynomial sin/cos per value and node. False if out of range."""
+    """Arbitrary nodes: one polynomial sin/cos per value and node. Returns (ok, bits of max |z|)
+    as :func:`tile_lattice`."""
     a = buf[0]
+    bits = a.view(np.int64)
     tmax = 0.0
     for k in range(nodes.shape[0]):
         tmax = max(tmax, abs(nodes[k]))
     lim = SINCOS_MAX / max(tmax, 1e-300)
     bad = 0
+    amax = 0
     for i in range(n):
         ai = standard_value(x[lo + i], aff[0], aff[1], aff[2], aff[3])
         a[i] = ai
+        amax = max(amax, bits[i] & _ABS_BITS)
         bad += 0 if abs(ai) <= lim else 1
     if bad > 0:
-        return False
+        return False, amax
     for k in range(nodes.shape[0]):
         t = nodes[k]
         cs = 0.0
@@ -209,7 +224,7 @@ def tile_nodes(x, lo, n, aff, nodes, buf, accC, accS):
             ss += si
         accC[k] += cs
         accS[k] += ss
-    return True
+    return True, amax
 
 
 @njit(cache=CACHE, fastmath=FASTMATH, nogil=True)
@@ -229,13 +244,20 @@ def tile_libm(x, lo, n, aff, nodes, accC, accS):
 
 @njit(cache=CACHE, fastmath=FASTMATH, nogil=True)
 def task_sums(x, lo, hi, aff, nodes, step, use_step, buf, accC, accS):
-    """Sums of the values x[lo:hi] (any 1-d layout) tile by tile into accC/accS."""
+    """Sums of the values x[lo:hi] (any 1-d layout) tile by tile into accC/accS.
+
+    Returns the int64 bits of the largest ``|a|`` seen (``a = step z`` with `use_step`, else
+    ``a = z``; NaN sorts above every number).
+    """
     K = nodes.shape[0]
+    amax = 0
     for t0 in range(lo, hi, TILE):
         n = min(TILE, hi - t0)
         if use_step:
-            ok = tile_lattice(x, t0, n, aff, step, K, buf, accC, accS)
+            ok, bits = tile_lattice(x, t0, n, aff, step, K, buf, accC, accS)
         else:
-            ok = tile_nodes(x, t0, n, aff, nodes, buf, accC, accS)
+            ok, bits = tile_nodes(x, t0, n, aff, nodes, buf, accC, accS)
+        amax = max(amax, bits)
         if not ok:
             tile_libm(x, t0, n, aff, nodes, accC, accS)
+    return amax

@@ -33,7 +33,7 @@ import functools
 
 import numpy as np
 
-__all__ = ["ep_effect", "sliced_effect", "population_distance"]
+__all__ = ["ep_effect", "sliced_effect", "sliced_effect_stride", "population_distance"]
 
 _Z95 = 1.959963984540054
 _NEAR = 40.0          # |y| beyond near/beta: cos/sin terms of the IF integrals vanish (< e^-800)
@@ -55,30 +55,53 @@ def ep_effect(Y, T, beta: float, standardize: bool):
     Returns ``(effect, low, high)``, arrays of shape ``(m,)`` (NaN where ``T`` is NaN).
     """
     from ._kernels import ecf_sums_rows
-    from .laws import exact_mean
     from .rules import auto_rule
 
     Y = np.asarray(Y, dtype=np.float64)
     T = np.asarray(T, dtype=np.float64)
     m, n = Y.shape
-    mu0 = exact_mean(float(beta), bool(standardize))
-    raw = (T - mu0) / n
-    var_if = np.full(m, np.nan)
+    out = np.full((3, m), np.nan)
     ok = np.isfinite(T) & np.isfinite(Y).all(axis=1)
     if ok.any():
         Yo = np.ascontiguousarray(Y[ok])
         A = np.abs(Yo)
         R = min(float(A.max()), _NEAR / beta)
         rule = auto_rule(max(R, 1e-3), beta)
-        t, w = rule.nodes, rule.weights
+        t = rule.nodes
         C, S = ecf_sums_rows(Yo, t, step=rule.step)
         for r in np.nonzero((A > R).any(axis=1))[0]:  # far points drop out of the integrals
             ang = t[None, :] * Yo[r, A[r] > R][:, None]
             C[r] -= np.cos(ang).sum(axis=0)
             S[r] -= np.sin(ang).sum(axis=0)
-        stride = max(1, -(-n // _MAX_POINTS))
-        var_if[ok] = np.var(_influence(Yo[:, ::stride], C / n, S / n, t, w, R, standardize), axis=1)
+        out[:, ok] = ep_effect_sums(Yo[:, ::effect_stride(n)], C, S, rule, R, T[ok], n, beta, standardize)
+    nan = np.isnan(T)
+    out[:, ~ok & ~nan] = _interval((T[~ok & ~nan] - _mean0(beta, standardize)) / n, np.nan,
+                                   _null_var(beta, standardize), n)
+    return tuple(out)
+
+
+def effect_stride(n):
+    """Stride of the evenly strided subsample (at most 5 000 points) of the influence variance."""
+    return max(1, -(-n // _MAX_POINTS))
+
+
+def ep_effect_sums(Ys, C, S, rule, R, T, n, beta: float, standardize: bool):
+    """:func:`ep_effect` from the ECF sums of the whole rows, computed elsewhere.
+
+    ``Ys`` (m, ms): the strided subsample ``Y[:, ::effect_stride(n)]`` of the standardised
+    rows; ``C, S`` (m, K): the sums of all n points with ``|y| <= R`` under `rule` (an
+    ``auto_rule`` exact for them); ``T`` (m,): the statistics. Returns ``(effect, low, high)``.
+    """
+    raw = (np.asarray(T, dtype=np.float64) - _mean0(beta, standardize)) / n
+    var_if = np.var(_influence(Ys, C / n, S / n, rule.nodes, rule.weights, R, standardize, rule.lattice_step),
+                    axis=1)
     return _interval(raw, var_if, _null_var(beta, standardize), n)
+
+
+def _mean0(beta, standardize):
+    from .laws import exact_mean
+
+    return exact_mean(float(beta), bool(standardize))
 
 
 def _interval(raw, var_if, var0, n):
@@ -96,79 +119,77 @@ def sliced_effect(P, C, S, rule, stat, n, standardize, null_mean, null_var):
     Returns ``(effect, low, high)`` as floats.
     """
     M = P.shape[0]
-    keep = max(200, min(P.shape[1], _CHUNK // max(1, M * rule.nodes.size)))
-    stride = max(1, -(-P.shape[1] // keep))
-    Ys = np.asarray(P[:, ::stride], dtype=np.float64)
-    if rule.lattice_step is not None:
-        infl = _influence_lattice(Ys, C / n, S / n, rule.lattice_step, rule.weights, standardize)
-    else:
-        infl = _influence(Ys, C / n, S / n, rule.nodes, rule.weights, np.inf, standardize).mean(axis=0)
+    stride = _points_stride(P.shape[1], M, rule.nodes.size)
+    infl = _influence(np.asarray(P[:, ::stride], dtype=np.float64), C / n, S / n, rule.nodes, rule.weights,
+                      np.inf, standardize, rule.lattice_step).mean(axis=0)
     raw = np.array([(float(stat) - null_mean) / n])
     out = _interval(raw, np.array([np.var(infl)]), null_var, n)
     return tuple(float(v[0]) for v in out)
 
 
-def _influence(Ys, C, S, t, w, R, standardize):
-    """The influence function of Delta at the points ``Ys`` (m, ms), per row's ECF ``C, S`` (m, K)."""
-    m = Ys.shape[0]
+def _points_stride(m, M, K):
+    """Stride over `m` projected points that keeps what the sliced influence variance uses."""
+    keep = max(200, min(m, _CHUNK // max(1, M * K) * 4))
+    return max(1, -(-m // keep))
+
+
+def sliced_effect_stride(n, M, K):
+    """Row stride of the subsample :func:`sliced_effect` reads, for n rows, M slices, K nodes.
+
+    ``X[::stride]`` are exactly the rows whose projections it uses (an evenly strided
+    subsample of at most 5 000 rows, thinned to what the (slices x points x nodes)
+    temporaries allow), so only those need projecting.
+    """
+    first = max(1, n // _MAX_POINTS)
+    return first * _points_stride(-(-n // first), M, K)
+
+
+def _influence(Ys, C, S, t, w, R, standardize, step=None):
+    """The influence function of Delta at the points ``Ys`` (m, ms), per row's ECF ``C, S`` (m, K).
+
+    With ``step`` (nodes ``t_k = k step``) the trigonometric sums come from the numba kernel
+    ``trig_points`` (one sin/cos per point, the rotation for the other nodes); otherwise
+    from (points x nodes) tables in chunks.
+    """
     phi0 = np.exp(-0.5 * t * t)
     a = w * (C - phi0)                       # (m, K)
     b = w * S
     const = np.sum(a * C + b * S, axis=1)    # (m,)
+    if step is not None:
+        from ._kernels import trig_points
+
+        trig, P, Q = trig_points(Ys, a, b, step, R, pq=standardize)
+        return _influence_terms(Ys, trig, const, C, S, t, w, phi0, P, Q, R)
     out = np.empty(Ys.shape)
     rows = max(1, _CHUNK // max(1, Ys.shape[1] * t.size))
-    for lo in range(0, m, rows):
+    for lo in range(0, Ys.shape[0], rows):
         y = Ys[lo:lo + rows]
         near = np.abs(y) <= R
         ang = y[:, :, None] * t[None, None, :]
         cos, sin = np.cos(ang), np.sin(ang)
         cos[~near] = 0.0
         sin[~near] = 0.0
-        infl = 2.0 * (np.einsum("rjk,rk->rj", cos, a[lo:lo + rows])
-                      + np.einsum("rjk,rk->rj", sin, b[lo:lo + rows])
-                      - const[lo:lo + rows, None])
+        P = Q = None
         if standardize:
             yy = np.where(near, y, 0.0)
-            P = np.einsum("rj,rjk->rk", yy, sin) / y.shape[1]
-            Q = np.einsum("rj,rjk->rk", yy, cos) / y.shape[1]
-            c_ = C[lo:lo + rows]
-            s_ = S[lo:lo + rows]
-            A = -2.0 * np.sum(w * t * phi0 * s_, axis=1)
-            B = 2.0 * np.sum(w * t * ((c_ - phi0) * P - s_ * Q), axis=1)
-            infl = infl + A[:, None] * y + 0.5 * B[:, None] * (y * y - 1.0)
-        out[lo:lo + rows] = infl
+            P = np.einsum("rj,rjk->rk", yy, sin)
+            Q = np.einsum("rj,rjk->rk", yy, cos)
+        trig = np.einsum("rjk,rk->rj", cos, a[lo:lo + rows]) + np.einsum("rjk,rk->rj", sin, b[lo:lo + rows])
+        sl = slice(lo, lo + rows)
+        out[sl] = _influence_terms(y, trig, const[sl], C[sl], S[sl], t, w, phi0, P, Q, R)
     return out
 
 
-def _influence_lattice(Ys, C, S, h, w, standardize):
-    """:func:`_influence` (R = inf) averaged over the rows, for the nodes ``t_k = k h``.
-
-    ``exp(i t_k y)`` is carried from node to node by one complex product (no cos/sin
-    per node): O(m ms) work per node, no (m, ms, K) temporary.
-    """
-    K = w.size
-    t = h * np.arange(1, K + 1)
-    phi0 = np.exp(-0.5 * t * t)
-    a = w * (C - phi0)
-    b = w * S
-    const = np.sum(a * C + b * S, axis=1)
-    step = np.exp(1j * h * Ys)
-    z = np.ones_like(step)
-    infl = np.zeros(Ys.shape)
-    P = np.empty(C.shape)
-    Q = np.empty(C.shape)
-    for k in range(K):
-        z *= step
-        infl += a[:, k, None] * z.real + b[:, k, None] * z.imag
-        if standardize:
-            P[:, k] = np.mean(Ys * z.imag, axis=1)
-            Q[:, k] = np.mean(Ys * z.real, axis=1)
-    infl = 2.0 * (infl - const[:, None])
-    if standardize:
+def _influence_terms(y, trig, const, C, S, t, w, phi0, P, Q, R):
+    """IF = 2 (trig - const) [+ A y + B (y^2 - 1)/2 with P, Q the sums of y sin, y cos (composite)]."""
+    infl = 2.0 * (trig - const[:, None])
+    if P is not None:
+        P = P / y.shape[1]
+        Q = Q / y.shape[1]
         A = -2.0 * np.sum(w * t * phi0 * S, axis=1)
         B = 2.0 * np.sum(w * t * ((C - phi0) * P - S * Q), axis=1)
-        infl += A[:, None] * Ys + 0.5 * B[:, None] * (Ys * Ys - 1.0)
-    return infl.mean(axis=0)
+        infl = infl + A[:, None] * y + 0.5 * B[:, None] * (y * y - 1.0)
+    return infl
 
 
 def population_distance(cf, beta: float = 1.0) -> float:

@@ -11,16 +11,17 @@ simulator) and build the one result object (:func:`epps_pulley_result` with
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .._result import TestResult
-from .._validate import check_beta, check_bool
+from .._validate import SmallSampleWarning, check_beta, check_bool
 from ..null import MonteCarlo, check_method, monte_carlo_null
 from .core import rows_statistic, standardize_rows
-from .laws import asymptotic_null, table_null
+from .laws import NEVER, asymptotic_null, limit_min_n, table_null
 from .rules import auto_rule, check_quadrature
 
 __all__ = ["check_args", "null_statistic", "PValue", "pvalue", "quadrature_record",
@@ -90,8 +91,9 @@ def pvalue(T, n: int, *, standardize: bool, beta: float, kind: str, rule, method
         exact statistic, rule None) or ``"rule"`` with its QuadratureRule.
     method : None, "asymptotic", "table", "none" or MonteCarlo
         Validated by ``normtest.null.check_method``. None: the shipped finite-n table
-        where it applies (beta = 1, exact statistic), else the limit law. "none": no
-        p-value (NaN, null None).
+        where it applies (beta = 1, exact statistic), else the limit law, which below
+        :func:`~normtest.ecf.laws.limit_min_n` gives NaN and a SmallSampleWarning (not
+        calibrated there). "none": no p-value (NaN, null None).
 
     Returns
     -------
@@ -127,7 +129,16 @@ def pvalue(T, n: int, *, standardize: bool, beta: float, kind: str, rule, method
             return PValue(np.asarray(null.sf(T), dtype=float), None, null, "table")
         if method == "table":
             raise ValueError(f"No finite-n table covers n={n}.")
-    null = asymptotic_null(beta, standardize, None if kind != "rule" else rule)
+    rule = None if kind != "rule" else rule
+    need = limit_min_n(beta, standardize, rule)
+    if method is None and n < need:
+        # the small-n rule (normtest.classic): no uncalibrated default p-value
+        where = "at no n measured" if need == NEVER else f"from n = {need} on"
+        warnings.warn(f"epps_pulley: the limit law is calibrated for these settings {where}; at n = {n} "
+                      "the p-value is NaN (use method=normtest.MonteCarlo(), or method='asymptotic' to "
+                      "force the limit law).", SmallSampleWarning, stacklevel=2)
+        return PValue(np.full(np.shape(T), np.nan), None, None, "none")
+    null = asymptotic_null(beta, standardize, rule)
     return PValue(np.asarray(null.sf(T), dtype=float), None, null, "asymptotic")
 
 

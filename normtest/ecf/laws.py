@@ -38,7 +38,8 @@ from .._cache import BoundedCache, memoize
 from ..null import NullDistribution
 
 __all__ = ["covariances", "rule_eigenvalues", "exact_eigenvalues", "asymptotic_null",
-           "simple_moments", "composite_moments", "rule_moments", "table_null", "TableNull"]
+           "simple_moments", "composite_moments", "rule_moments", "table_null", "TableNull",
+           "limit_min_n"]
 
 _GH_NODES = 160  # folded Gauss–Hermite nodes for the exact statistic's operator
 
@@ -142,6 +143,47 @@ def _asymptotic_null(beta, standardize, rule):
         tail = 0.0
         params = {"test": "epps_pulley", "statistic": rule.name, "standardize": bool(standardize)}
     return SumChi2Null(lam, tail, name="asymptotic-sum-chi2", params=params)
+
+
+# Smallest n from which the limit law is the default p-value where no table applies (the
+# small-n rule stated in normtest.classic): the first n of (3, 5, 10, 20, 30, 50, 100, 200, 500,
+# 1000, 2000) at which the 5% and 10% tests reject within 15% of their level, measured on 2e4
+# seeded N(0, 1) samples per cell (1e4 for beta = 10) by `benchmarks/validation.py --small-n`.
+# Between grid points of beta the larger neighbour is used; custom rules take the largest value
+# measured for beta <= 5 (they are not measured one by one). NEVER: not calibrated at any n
+# measured (simple null, beta = 10: 0.85 x alpha at n = 2000; the limit law itself is off there).
+NEVER = 2**62
+_MIN_N_BETA = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0, 10.0)
+_MIN_N_LIMIT = {True: (100, 100, 50, 30, 20, 20, 10, 5, 20, 100),
+                False: (3, 3, 3, 3, 3, 3, 5, 10, 10, NEVER)}
+_MIN_N_PRESET = {"lejepa": {True: 20, False: 3}, "paper": {True: 20, False: 3}}
+_MIN_N_CUSTOM = {True: 100, False: 10}
+
+
+def limit_min_n(beta: float, standardize: bool, rule=None) -> int:
+    """Smallest n at which the limit law of `rule` (None: the exact statistic at `beta`) is calibrated.
+
+    :data:`NEVER` where it is not calibrated at any n measured.
+
+    Examples
+    --------
+    >>> from normtest.ecf.laws import limit_min_n
+    >>> limit_min_n(0.5, True), limit_min_n(0.5, False)
+    (30, 3)
+    """
+    standardize = bool(standardize)
+    if rule is not None:
+        if rule.name in _MIN_N_PRESET:
+            return _MIN_N_PRESET[rule.name][standardize]
+        if rule.name != "gauss-hermite":
+            return _MIN_N_CUSTOM[standardize]
+        beta = rule.beta  # a Gauss–Hermite rule approximates the exact statistic at its beta
+    grid = np.asarray(_MIN_N_BETA)
+    table = _MIN_N_LIMIT[standardize]
+    i = int(np.searchsorted(grid, float(beta), side="left"))
+    if i < grid.size and grid[i] == float(beta):
+        return table[i]
+    return max(table[max(i - 1, 0)], table[min(i, grid.size - 1)])
 
 
 def rule_moments(rule, n: int):

@@ -34,7 +34,7 @@ from .._validate import (
 )
 from ..null import MonteCarlo, check_method, monte_carlo_null
 from .._matrix import _as_matrix, _drop_nan_rows, _whitener, _check_directions, _null_batch
-from ._stream import _projected_sums, _max_row_norm, _scan
+from ._stream import _auto_sums, _projected_sums, _max_row_norm, _scan
 from .rules import auto_rule, check_quadrature
 from .sliced_laws import _null_rule, _simulate_sliced
 from ._sliced_dispatch import (asymptotic_pvalue, null_moments, _gamma_null, _gram_key, _rule_key,
@@ -149,8 +149,9 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         (``"auto"``, ``"gauss-hermite"``, ``directions="all"``). Must be 1
         with the LeJEPA presets.
     quadrature : str, QuadratureRule or (nodes, weights), default "auto"
-        ``"auto"``: an equispaced rule on the Henze scale sized from
-        ``max_j ||X_j||`` (a bound on every projection) so that every slice
+        ``"auto"``: an equispaced rule on the Henze scale sized from the
+        largest absolute projection (guessed from a row subsample, checked in the
+        pass that sums, recomputed if exceeded) so that every slice
         statistic equals the exact integral ``T_{N,beta}`` to about 1e-10.
         ``"lejepa"``: nodes ``linspace(0, 3, 17)``, folded trapezoid, weight
         ``exp(-t^2/2)``, times N (official LeJEPA ``EppsPulley``). ``"paper"``:
@@ -279,14 +280,17 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         return _all_directions(Xc, offset, W, beta, method, gen, n, settings, common)
 
     spread = None
-    if kind == "auto":
-        spread = _max_row_norm(Xc, offset, W) if W is not None else float(np.sqrt(np.max(sq[~nan_row])))
-        rule = auto_rule(spread, beta)
     B = A if W is None else W @ A
-    C, S = _projected_sums(Xc, B, rule, offset=offset)
+    if kind == "auto":
+        bound = _max_row_norm(Xc, offset, W) if W is not None else float(np.sqrt(np.max(sq[~nan_row])))
+        C, S, spread, rule = _auto_sums(Xc, B, offset, bound, lambda s: auto_rule(s, beta))
+    else:
+        C, S = _projected_sums(Xc, B, rule, offset=offset)
     P = None
     if reduction == "mean" and rule.scale == "henze":  # a row subsample for the effect's interval
-        sub = Xc[:: max(1, n // 5000)].astype(np.float64)
+        from .effect import sliced_effect_stride
+
+        sub = Xc[::sliced_effect_stride(n, M, rule.nodes.size)].astype(np.float64)
         P = (((sub - offset) if offset is not None else sub) @ B).T
     return result_from_sums(C, S, n, A, rule, spread=spread, beta=beta, reduction=reduction, method=method,
                             gen=gen, settings=settings, common=common, projections=P)
@@ -425,7 +429,7 @@ def _sliced_pvalue(slice_stats, n, A, rule, *, beta, spread, standardize, reduct
                 factor = vecs * np.sqrt(np.clip(vals, 0, None))
         if rule.name == "auto":
             def rule_for(P, _b=beta, _s=spread):
-                return auto_rule(max(_s, float(np.abs(P).max())), _b)
+                return auto_rule(max(_s, float(P.max()), -float(P.min())), _b)  # no |P| temporary
         else:
             def rule_for(P, _r=rule):
                 return _r

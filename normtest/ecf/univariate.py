@@ -111,8 +111,8 @@ def _fused_exact(data, beta, allow_far=True):
 
     Pass 1 and 2 are :func:`~normtest.ecf._passes.row_moments` (the package's
     standardisation: power-of-two scale, corrected two-pass centre); pass 3 sums
-    ``z = ((x / p - m) - c) / s`` inside the ECF kernel. Returns ``(T, rule, R)``
-    with ``R = max |z|``, or None where this path does not apply and the caller
+    ``z = ((x / p - m) - c) / s`` inside the ECF kernel. Returns ``(T, rule, R, (C, S,
+    affine))`` with ``R = max |z|`` (the sums and the standardisation, for the effect), or None where this path does not apply and the caller
     takes the general one: a (nearly) constant row, an overflowing sum, or (with
     `allow_far`) ``beta * R > 6``, where far points may be treated apart.
     """
@@ -130,8 +130,9 @@ def _fused_exact(data, beta, allow_far=True):
     if allow_far and beta * R > _FAR_BETA_R:
         return None
     rule = auto_rule(R, beta)
-    C, S = ecf_sums_rows(data, rule.nodes, rule.step, affine=(mom["inv_p"], mu, c, 1.0 / s))
-    return rule.statistic(C, S, np.full(m, float(n))), rule, R
+    affine = (mom["inv_p"], mu, c, 1.0 / s)
+    C, S = ecf_sums_rows(data, rule.nodes, rule.step, affine=affine)
+    return rule.statistic(C, S, np.full(m, float(n))), rule, R, (C, S, affine)
 
 
 def _statistic(Y, beta, kind, rule):
@@ -211,7 +212,10 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
         How the p-value is obtained. ``None``: for beta = 1 with "auto"/"exact",
         finite-n Monte-Carlo tables shipped with the package (n >= 3; error
         below 0.003 at the 10/5/1% points, see Notes); otherwise the limit law
-        (``"asymptotic"``). A :class:`normtest.MonteCarlo` instance simulates
+        (``"asymptotic"``) from the n where it is calibrated
+        (:func:`normtest.ecf.laws.limit_min_n`: e.g. 20 for the LeJEPA presets
+        under the composite null, 3 under the simple null), NaN and a
+        :class:`normtest.SmallSampleWarning` below. A :class:`normtest.MonteCarlo` instance simulates
         the null of exactly the statistic computed, for any settings.
         ``"none"``: the statistic alone (``pvalue`` NaN, ``null`` None).
     axis : int or None, default 0
@@ -284,16 +288,17 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
             fused = _fused_exact(data, beta)  # three reads of the data, no (m, n) temporary
         eff = np.full((3, m), np.nan)
         if fused is not None:
-            T, r, R = fused
+            T, r, R, (C, S, (pre, hi, lo, scale)) = fused
             info = {"rule": kind, "algorithm": "ECF with auto rule, far points in closed form",
                     **r.describe(), "far_radius": R}
             info["rule"] = kind
             ok = np.isfinite(T)
-            if ok.any():  # the effect's interval needs the standardised values themselves
-                from .effect import ep_effect
+            if ok.any():  # the effect from the statistic's sums and a standardised subsample
+                from .effect import effect_stride, ep_effect_sums
 
-                Y, _ = standardize_rows(data[ok])
-                eff[:, ok] = ep_effect(Y, T[ok], beta, standardize)
+                col = (ok, None)
+                Ys = ((data[:, ::effect_stride(n)][ok] * pre[col] - hi[col]) - lo[col]) * scale[col]
+                eff[:, ok] = ep_effect_sums(Ys, C[ok], S[ok], r, R, T[ok], n, beta, standardize)
         else:
             if standardize:
                 Y, degenerate = standardize_rows(data)
@@ -324,7 +329,7 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     # the shipped tables start at n = 3 (both nulls): below it only Monte Carlo or an explicit limit law
     min_n = 3 if standardize or method in (None, "table") else 2
     res = vectorize_1d(x, axis=axis, nan_policy=nan_policy, min_n=min_n, compute=compute,
-                       test="epps_pulley", keepdims=keepdims)
+                       test="epps_pulley", keepdims=keepdims, copy=False)  # compute only reads
     if degenerate_seen:
         warnings.warn("epps_pulley: a sample has zero variance; its statistic and p-value are NaN.",
                       DegenerateDataWarning, stacklevel=2)

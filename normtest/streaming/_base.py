@@ -1,4 +1,4 @@
-"""The accumulator protocol and the stable merges it is built on.
+"""The accumulator protocol (the stable merges of the moments are in :mod:`._moments`).
 
 A state is a dict of NumPy arrays (no objects, no pickle needed): ``to_bytes``
 writes it with ``np.savez`` and ``from_bytes`` reads it back with
@@ -17,55 +17,9 @@ import io
 import numpy as np
 
 from .._validate import as_float_sample
+from ._moments import merge_moments
 
 _SLICE_VALUES = 2**21   # values per slice of a large batch (16 MB in float64)
-
-# ---------------------------------------------------------------------------
-# moments of columns (count, mean, M2, min, max), merged stably (Chan et al.)
-# ---------------------------------------------------------------------------
-
-
-def column_moments(x, mask):
-    """Per column of ``x`` (b, m): count, mean, M2, min, max of the entries where ``mask`` is False."""
-    if not mask.any():   # the common case: no temporaries beyond the deviations
-        cnt = np.full(x.shape[1], float(x.shape[0]))
-        mean = x.mean(axis=0) if x.shape[0] else np.zeros(x.shape[1])
-        dev = x - mean
-        return {"cnt": cnt, "mean": mean, "m2": np.einsum("ij,ij->j", dev, dev),
-                "lo": x.min(axis=0, initial=np.inf), "hi": x.max(axis=0, initial=-np.inf)}
-    ok = ~mask
-    cnt = ok.sum(axis=0).astype(np.float64)
-    safe = np.maximum(cnt, 1.0)
-    with np.errstate(invalid="ignore"):
-        mean = np.where(ok, x, 0.0).sum(axis=0) / safe
-        dev = np.where(ok, x - mean, 0.0)
-    m2 = np.einsum("ij,ij->j", dev, dev)
-    lo = np.where(ok, x, np.inf).min(axis=0, initial=np.inf)
-    hi = np.where(ok, x, -np.inf).max(axis=0, initial=-np.inf)
-    return {"cnt": cnt, "mean": mean, "m2": m2, "lo": lo, "hi": hi}
-
-
-def merge_moments(a, b):
-    """Chan, Golub & LeVeque's pairwise update of (count, mean, M2), plus min and max.
-
-    ``m2`` may be a vector (per column) or a matrix (co-moments of the columns).
-    """
-    na, nb = a["cnt"], b["cnt"]
-    n = na + nb
-    safe = np.maximum(n, 1.0)
-    delta = b["mean"] - a["mean"]
-    mean = a["mean"] + delta * (nb / safe)
-    w = na * nb / safe
-    if np.ndim(a["m2"]) == 2:
-        m2 = a["m2"] + b["m2"] + np.outer(delta, delta) * w
-    else:
-        m2 = a["m2"] + b["m2"] + delta * delta * w
-    out = {"cnt": n, "mean": mean, "m2": m2, "lo": np.minimum(a["lo"], b["lo"]),
-           "hi": np.maximum(a["hi"], b["hi"])}
-    for key in a:  # further entries: counts ("n_...") add up, the others are maxima (row norms)
-        if key not in out:
-            out[key] = a[key] + b[key] if key.startswith("n_") else np.maximum(a[key], b[key])
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -93,6 +47,8 @@ class Accumulator:
         self._sums = None     # ECF sums and counts of the last pass
         self._plan = None     # what the last pass needs from the first (dict of arrays)
         self._columns = None
+        self._row0 = None     # last pass: global index of the next non-NaN row (value) here, None: unknown
+        self._sub = None      # last pass: the row subsample of the effect's interval (dict), None: none
 
     # -- protocol -----------------------------------------------------------
     @property
@@ -126,14 +82,88 @@ class Accumulator:
             raise ValueError(f"{self._name}: no batch was seen in pass 1; `update` it with the data first.")
         self._plan = self._plan_from(self._stats)
         self._pass += 1
+        self._start_sample(np.zeros_like(np.atleast_1d(self._stats["cnt"]))[: 1 if self._row_wise else None])
 
-    def spawn(self):
-        """An empty accumulator at the same pass with the same plan: one per worker or partition."""
+    def spawn(self, offset=None):
+        """An empty accumulator at the same pass with the same plan: one per worker or partition.
+
+        `offset` (last pass of two): how many non-NaN rows (per column for the 1-D test)
+        come before this worker's batches in the data's order, e.g. from the pass-1
+        counts of the partitions before it. It places the rows of the effect size's
+        subsample (every k-th row, as in memory); without it the copy collects none and
+        the merged result has no effect size.
+        """
         new = copy.copy(self)
         if self._pass == 0:
             new._stats = None
         new._sums = None
+        new._sub = new._row0 = None
+        if offset is not None and self._pass == self.passes - 1 and self.passes == 2:
+            new._start_sample(np.array(offset, dtype=np.float64).reshape(-1))
         return new
+
+    # -- the effect size's row subsample (last pass of two) -----------------
+    _row_wise = False   # the sliced test samples whole rows; the 1-D test values per column
+
+    def _start_sample(self, row0):
+        step = self._sample_step()
+        if step is None:
+            return
+        self._row0 = np.array(row0, dtype=np.float64)
+        self._sub = {"idx": np.zeros(0), "col": np.zeros(0), "val": np.zeros((0,) + self._sample_shape())}
+
+    def _sample_step(self):
+        """Hook: every how-many-th non-NaN row (per column) the subsample keeps; None: no subsample."""
+
+    def _sample_shape(self):
+        return ()
+
+    def _sample(self, vals, ok, transform=None):
+        """Keep the values (rows, for the sliced test) whose global index is a multiple of the step.
+
+        ``vals`` (b, m) and ``ok`` (b, m) bool (or None: all valid) for the 1-D test, kept as
+        ``transform(values, column)``; ``vals`` (b, D) of valid rows only (``ok`` None) for the
+        sliced test, kept in float64.
+        """
+        if self._row0 is None:
+            return
+        step = np.atleast_1d(self._sample_step()).astype(np.float64)
+        b = vals.shape[0]
+        if self._row_wise:
+            rows = np.arange(b, dtype=np.float64)[(self._row0[0] + np.arange(b)) % step[0] == 0]
+            parts = {"idx": self._row0[0] + rows, "col": np.zeros(rows.size),
+                     "val": vals[rows.astype(np.int64)].astype(np.float64)}
+            self._row0 = self._row0 + b
+        elif ok is None:   # every value valid: the kept rows of column j are arithmetic
+            first = (-self._row0) % step
+            rows = [np.arange(f, b, k, dtype=np.int64) for f, k in zip(first.astype(np.int64), step.astype(np.int64))]
+            parts = {"idx": np.concatenate([self._row0[j] + r for j, r in enumerate(rows)]),
+                     "col": np.concatenate([np.full(r.size, float(j)) for j, r in enumerate(rows)]),
+                     "val": np.concatenate([transform(vals[r, j], j) for j, r in enumerate(rows)])}
+            self._row0 = self._row0 + b
+        else:
+            cum = np.cumsum(ok, axis=0) - 1.0 + self._row0
+            r, c = np.nonzero(ok & (cum % step == 0))
+            parts = {"idx": cum[r, c], "col": c.astype(np.float64), "val": transform(vals[r, c], c)}
+            self._row0 = self._row0 + ok.sum(axis=0)
+        self._sub = {k: np.concatenate([self._sub[k], parts[k]]) for k in self._sub}
+
+    def _sample_of(self, counts):
+        """The subsample in index order, per column (a list), or None when it is incomplete."""
+        if self._sub is None:
+            return None
+        sub = self._sub
+        order = np.lexsort((sub["idx"], sub["col"]))
+        idx, col, val = sub["idx"][order], sub["col"][order], sub["val"][order]
+        step = np.atleast_1d(self._sample_step())
+        out = []
+        for j, n in enumerate(np.atleast_1d(counts)):
+            keep = col == j
+            expect = np.arange(0, int(n), int(step[j]), dtype=np.float64)
+            if not np.array_equal(idx[keep], expect):   # offsets missing or wrong: no interval
+                return None
+            out.append(val[keep])
+        return out
 
     def update(self, batch):
         """Add a batch of rows (array-like, pandas, torch or pyarrow data).
@@ -181,6 +211,13 @@ class Accumulator:
             raise ValueError("`other` was planned from other pass-1 statistics; spawn both from one accumulator.")
         if other._columns is not None and self._columns is None:
             self._columns = other._columns
+        if self._pass == self.passes - 1 and other._sums is not None:
+            if self._sums is None:
+                self._sub = other._sub
+            elif self._sub is not None and other._sub is not None:
+                self._sub = {k: np.concatenate([self._sub[k], other._sub[k]]) for k in self._sub}
+            else:
+                self._sub = None
         if self._pass == 0 and other._stats is not None:
             self._stats = other._stats if self._stats is None else merge_moments(self._stats, other._stats)
         if self._pass == self.passes - 1 and other._sums is not None:
@@ -193,7 +230,8 @@ class Accumulator:
         out = {"kind": np.array(self._name), "fingerprint": np.array(self._fingerprint()),
                "pass": np.array(self._pass), "width": np.array(-1 if self._width is None else self._width),
                "one_d": np.array(bool(self._one_d))}
-        for prefix, part in (("stats.", self._stats), ("sums.", self._sums), ("plan.", self._plan)):
+        for prefix, part in (("stats.", self._stats), ("sums.", self._sums), ("plan.", self._plan),
+                             ("sub.", self._sub)):
             for key, val in (part or {}).items():
                 out[prefix + key] = np.asarray(val)
         return out
@@ -208,7 +246,7 @@ class Accumulator:
         width = int(state["width"])
         new._width = None if width < 0 else width
         new._one_d = bool(state["one_d"]) if width >= 0 else None
-        parts = {"stats.": {}, "sums.": {}, "plan.": {}}
+        parts = {"stats.": {}, "sums.": {}, "plan.": {}, "sub.": {}}
         for key, val in state.items():
             for prefix, part in parts.items():
                 if key.startswith(prefix):
@@ -216,6 +254,7 @@ class Accumulator:
         new._stats = parts["stats."] or None
         new._sums = parts["sums."] or None
         new._plan = parts["plan."] or None
+        new._sub = parts["sub."] or None
         new._columns = self._columns
         return new
 
@@ -275,7 +314,7 @@ class Accumulator:
                                 f"{bad[:5]!r} instead.")
             columns = [str(c) for c in batch.columns]
             batch = batch.to_numpy(dtype=np.float64, na_value=np.nan)
-        x = as_float_sample(batch, "batch")
+        x = as_float_sample(batch, "batch", dtype=None)   # float32 stays float32 (the kernels read it)
         if x.ndim > 2:
             raise ValueError(f"`batch` must be 1-d (rows,) or 2-d (rows, columns). Got shape {x.shape} instead.")
         one_d = x.ndim == 1

@@ -10,6 +10,8 @@ result does not depend on scheduling) and hands the merged states to
 
 from __future__ import annotations
 
+import numpy as np
+
 
 def n_passes(jobs) -> int:
     return max(acc.passes for acc, _ in jobs)
@@ -19,16 +21,40 @@ def active(acc, p):
     return acc._pass == p and p < acc.passes
 
 
-def fill(jobs, part, p):
-    """The states (bytes, or None for a job that is done) of one partition in pass `p` (0-based)."""
+def fill(jobs, part, p, offsets=None):
+    """The states (bytes, or None for a job that is done) of one partition in pass `p` (0-based).
+
+    `offsets`: per job, the non-NaN rows (values per column) before this partition, from
+    :func:`offsets` (the effect size's subsample needs them in the last of two passes).
+    """
     out = []
-    for acc, cols in jobs:
+    for k, (acc, cols) in enumerate(jobs):
         if not active(acc, p):
             out.append(None)
             continue
-        w = acc.spawn()
+        w = acc.spawn(offset=None if offsets is None else offsets[k])
         w.update(part if cols is None else part[cols])
         out.append(w.to_bytes())
+    return out
+
+
+def row_counts(jobs, states):
+    """Per job: the non-NaN counts of one partition's pass-1 state (None where there are none)."""
+    out = []
+    for (acc, _), state in zip(jobs, states):
+        st = None if state is None or acc.passes != 2 else acc.from_bytes(state)._stats
+        out.append(None if st is None else np.atleast_1d(st["cnt"])[: 1 if acc._row_wise else None])
+    return out
+
+
+def offsets(counts):
+    """Exclusive running sums of :func:`row_counts` over the partitions in order: each one's offsets."""
+    out, run = [], None
+    for part in counts:
+        if run is None:
+            run = [None if c is None else np.zeros_like(c) for c in part]
+        out.append([None if r is None else r.copy() for r in run])
+        run = [r if c is None else (c.copy() if r is None else r + c) for r, c in zip(run, part)]
     return out
 
 

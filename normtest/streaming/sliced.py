@@ -17,7 +17,8 @@ from .._validate import (
 )
 from ..null import check_method
 from ..ecf.rules import auto_rule, check_quadrature
-from ._base import Accumulator, merge_moments
+from ._base import Accumulator
+from ._moments import column_moments, merge_moments, scaled_moments
 
 
 class SlicedEppsPulley(Accumulator):
@@ -49,6 +50,11 @@ class SlicedEppsPulley(Accumulator):
     ``||W||_2 (max ||x|| + ||mean||)`` and the bounding-box bound), which can
     exceed the in-memory function's exact maximum: more nodes, the same
     statistic to about 1e-10.
+
+    ``result.effect`` / ``effect_ci`` use the in-memory row subsample (every
+    ``n // 5000``-th non-NaN row) in two-pass settings; copies for workers
+    need :meth:`spawn` ``(offset=...)``, else (and in one-pass settings)
+    they are None.
 
     Batches are projected in float64 whatever their dtype, so the result does
     not depend on how the rows are cut (to about 1e-13). The in-memory function
@@ -121,29 +127,47 @@ class SlicedEppsPulley(Accumulator):
             self._plan = {"B": self._directions(D)[0], "offset": None, "spread": np.array(0.0)}
 
     def _plan_from(self, st):
-        from .._matrix import whitener_from_cov
+        from .._matrix import whitener_from_moments
+        from .._standardize import Centre
 
-        D = st["mean"].size
+        D = self._width
         A, _, _ = self._directions(D)
         spread = float(st["max_norm"])
-        if self.standardize:
-            cnt = float(st["cnt"])
-            if cnt < D + 2:   # too small: result() says so; any plan will do meanwhile
-                return {"B": A, "offset": st["mean"], "spread": np.array(max(spread, 1.0))}
-            cov = st["m2"] / cnt
-            W = whitener_from_cov(cov)
-            sd = np.sqrt(np.diag(cov))
-            reach = np.maximum(np.abs(st["hi"] - st["mean"]), np.abs(st["lo"] - st["mean"])) / sd
-            box = np.linalg.norm(W * sd, 2) * np.linalg.norm(reach)
-            ball = np.linalg.norm(W, 2) * (spread + np.linalg.norm(st["mean"]))
-            return {"B": W @ A, "offset": st["mean"], "spread": np.array(float(min(box, ball)))}
-        return {"B": A, "offset": None, "spread": np.array(spread)}
+        if not self.standardize:
+            return {"B": A, "offset": None, "spread": np.array(spread)}
+        p, hi, lo, sd_u, cov_u, degenerate = scaled_moments(st)
+        centre = Centre(hi * p, lo * p)
+        if float(st["cnt"][0]) < D + 2:   # too small: result() says so; any plan will do meanwhile
+            return {"B": A, "offset": centre, "spread": np.array(max(spread, 1.0))}
+        try:
+            _, W = whitener_from_moments(centre, p, cov_u, degenerate)
+        except ValueError as exc:   # constant or collinear columns: result() raises it, as in memory
+            return {"B": A, "offset": centre, "spread": np.array(1.0), "error": np.array(str(exc))}
+        with np.errstate(over="ignore", invalid="ignore"):
+            reach = np.maximum(np.abs((st["max"] / p - hi) - lo), np.abs((st["min"] / p - hi) - lo)) / sd_u
+            box = np.linalg.norm(W * (sd_u * p), 2) * np.linalg.norm(reach)
+            ball = np.linalg.norm(W, 2) * (spread + np.linalg.norm(np.asarray(centre)))
+        bound = min(box, ball) if np.isfinite(ball) else box
+        return {"B": W @ A, "offset": centre, "spread": np.array(float(bound))}
+
+    # -- the effect's row subsample: every (n // 5000)-th row, as in memory ---
+    _row_wise = True
+
+    def _sample_step(self):
+        if self.passes != 2 or self.reduction != "mean" or self._rule_of(self._plan).scale != "henze":
+            return None
+        return max(1, int(self._stats["cnt"][0]) // 5000)
+
+    def _sample_shape(self):
+        return (self._width,)
 
     # -- data ---------------------------------------------------------------
     def _update(self, x, mask):
         rows = mask.any(axis=1)
         n_nan = float(rows.sum())
-        xs = x[~rows] if n_nan else x
+        # projected in float64 whatever the input: the rounding of a float32 product would depend
+        # on where the rows are cut (the BLAS blocking)
+        xs = (x[~rows] if n_nan else x).astype(np.float64, copy=False)
         if self._pass == 0 and self.passes == 2:
             part = self._moments(xs)
             part["n_nan"] = np.array(n_nan)
@@ -155,25 +179,23 @@ class SlicedEppsPulley(Accumulator):
         M, K = self._plan["B"].shape[1], rule.nodes.size
         if xs.shape[0]:
             C, S = _projected_sums(xs, self._plan["B"], rule, offset=self._plan["offset"])
+            self._sample(xs, None)
         else:
             C, S = np.zeros((M, K)), np.zeros((M, K))
         part = {"C": C, "S": S, "n": np.array(float(xs.shape[0])), "n_nan": np.array(n_nan)}
         self._sums = part if self._sums is None else self._merge_sums(self._sums, part)
 
     def _moments(self, xs):
-        D = xs.shape[1]
-        cnt = float(xs.shape[0])
-        if not cnt:
-            m2 = np.zeros((D, D)) if self.standardize else np.zeros(D)
-            return {"cnt": np.array(0.0), "mean": np.zeros(D), "m2": m2, "lo": np.full(D, np.inf),
-                    "hi": np.full(D, -np.inf), "max_norm": np.array(0.0)}
-        x64 = xs.astype(np.float64, copy=False)
-        mean = x64.mean(axis=0)
-        dev = x64 - mean
-        m2 = dev.T @ dev if self.standardize else np.einsum("ij,ij->j", dev, dev)
-        norm = float(np.sqrt(np.max(np.einsum("ij,ij->i", x64, x64))))
-        return {"cnt": np.array(cnt), "mean": mean, "m2": m2, "lo": x64.min(axis=0), "hi": x64.max(axis=0),
-                "max_norm": np.array(norm)}
+        # standardize=False needs only the count and the largest row norm (the "auto" rule's reach)
+        out = column_moments(xs, comoments=True) if self.standardize else {"cnt": np.array([float(xs.shape[0])])}
+        # the largest row norm, scaled by a power of two first (no overflow in the squares)
+        top = float(np.max(np.abs(xs), initial=0.0))
+        g = np.ldexp(1.0, int(np.clip(np.frexp(top)[1] if top > 0 else 0, -1022, 1023)))
+        y = xs / g
+        sq = np.einsum("ij,ij->i", y, y)
+        with np.errstate(over="ignore"):
+            out["max_norm"] = np.array(float(np.sqrt(np.max(sq, initial=0.0)) * g))
+        return out
 
     # -- state: pass-2 states carry their sums only (the plan stays with the driver) -------------
     def to_dict(self):
@@ -210,7 +232,7 @@ class SlicedEppsPulley(Accumulator):
                               "n": np.array(0.0), "n_nan": np.array(0.0)}
         n, n_nan = int(sums["n"]), int(sums["n_nan"])
         st = self._stats
-        if st is not None and (int(st["cnt"]) != n or int(st["n_nan"]) != n_nan):
+        if st is not None and (int(st["cnt"][0]) != n or int(st["n_nan"]) != n_nan):
             raise ValueError("The batches of pass 2 differ from those of pass 1 (other row counts); "
                              "feed the same data in both passes.")
         settings = {"n_slices": M, "directions": source, "beta": self.beta, "reduction": self.reduction,
@@ -225,10 +247,16 @@ class SlicedEppsPulley(Accumulator):
                               stacklevel=2)
             return nan_result(0 if n_nan and self.nan_policy == "propagate" else n, M, self.reduction,
                               settings, common)
+        if self._plan is not None and "error" in self._plan:
+            raise ValueError(str(self._plan["error"]))
         if n < min_sample_size(D, self.standardize, method):  # the statistic alone, p NaN
             warnings.warn(small_sample_message(n, D, self.standardize, method), SmallSampleWarning, stacklevel=2)
             method = "none"
         spread = float(self._plan["spread"]) if self._auto else None
+        samples, P = self._sample_of([n]), None
+        if samples is not None:
+            sub, offset = samples[0], self._plan["offset"]
+            P = (((sub - offset) if offset is not None else sub) @ self._plan["B"]).T
         return result_from_sums(sums["C"], sums["S"], n, A, rule, spread=spread, beta=self.beta,
                                 reduction=self.reduction, method=method, gen=gen, settings=settings,
-                                common=common)
+                                common=common, projections=P)

@@ -10,7 +10,8 @@ from .._validate import DegenerateDataWarning, SmallSampleWarning, check_nan_pol
 from ..ecf.core import EcfSums
 from ..null import MonteCarlo
 from ..ecf.inference import check_args, epps_pulley_result, pvalue, quadrature_record
-from ._base import Accumulator, column_moments, merge_moments
+from ._base import Accumulator
+from ._moments import column_moments, merge_moments, scaled_moments
 
 
 class EppsPulley(Accumulator):
@@ -45,6 +46,13 @@ class EppsPulley(Accumulator):
     pairwise update of Chan, Golub & LeVeque; its result fixes the
     standardisation and the rule. Pass 2 adds the sums ``C_k, S_k, n``
     (:class:`~normtest.ecf.core.EcfSums`) of ``(x - mean) / sd``.
+    The moments are those of :mod:`normtest._standardize` (power-of-two
+    scale, centre kept as ``hi + lo``), so data times 1e-300 or 1e300, or
+    shifted by 1e15 spreads, give the in-memory result to 1e-12. The effect
+    size and its interval use the in-memory subsample (every
+    ``ceil(n / 5000)``-th value of a column), placed by global position:
+    copies for workers need :meth:`spawn` ``(offset=...)``, else the interval
+    is NaN.
 
     Examples
     --------
@@ -87,7 +95,8 @@ class EppsPulley(Accumulator):
         self.nan_policy = check_nan_policy(nan_policy)
         self._init_state()
         if self.passes == 1:
-            self._plan = {"shift": np.zeros(1), "scale": np.ones(1), "spread": np.array(0.0)}
+            self._plan = {"p": np.ones(1), "hi": np.zeros(1), "lo": np.zeros(1), "scale": np.ones(1),
+                          "spread": np.array(0.0)}
 
     def _config(self):
         r = self._rule
@@ -106,27 +115,29 @@ class EppsPulley(Accumulator):
         return auto_rule(spread if spread > 0 else 1.0, self.beta)
 
     def _plan_from(self, st):
-        cnt, mean = st["cnt"], st["mean"]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sd = np.sqrt(st["m2"] / cnt)
+        # pass 2 computes ((x / p - hi) - lo) / sd: normtest._standardize's steps, from merged moments
+        cnt = st["cnt"]
         if self.standardize:
-            shift = mean
-            scale = np.where(self._degenerate(st, sd) | ~(sd > 0), 1.0, sd)
+            p, hi, lo, sd, _, degenerate = scaled_moments(st)
+            sd = np.where(degenerate | ~(sd > 0), 1.0, sd)
         else:
-            shift, scale = np.zeros_like(mean), np.ones_like(mean)
-        usable = (cnt > 0) & ~self._degenerate(st, sd)
+            p, hi, lo, sd = (np.ones_like(cnt), np.zeros_like(cnt), np.zeros_like(cnt), np.ones_like(cnt))
+            degenerate = np.zeros(cnt.shape, dtype=bool)
+        usable = (cnt > 0) & ~degenerate
         if self.nan_policy == "propagate":
             usable &= st["n_nan"] == 0
         with np.errstate(invalid="ignore"):
-            reach = np.maximum(np.abs(st["hi"] - shift), np.abs(st["lo"] - shift)) / scale
+            reach = np.maximum(np.abs((st["max"] / p - hi) - lo), np.abs((st["min"] / p - hi) - lo)) / sd
         spread = float(np.max(reach[usable], initial=0.0))
-        return {"shift": shift, "scale": scale, "spread": np.array(spread)}
+        return {"p": p, "hi": hi, "lo": lo, "scale": sd, "spread": np.array(spread)}
 
-    def _degenerate(self, st, sd):
-        if not self.standardize:
-            return np.zeros(st["cnt"].shape, dtype=bool)
-        top = np.maximum(np.abs(st["mean"]), np.maximum(np.abs(st["lo"]), np.abs(st["hi"])))
-        return (st["cnt"] > 0) & ~(sd > 1e-13 * top)
+    def _sample_step(self):
+        # the strided subsample of ep_effect: every ceil(n / 5000)-th standardised value per column
+        if self.passes != 2 or self._kind == "rule":
+            return None
+        from ..ecf.effect import _MAX_POINTS
+
+        return np.maximum(1, -(-self._stats["cnt"].astype(np.int64) // _MAX_POINTS))
 
     def _update(self, x, mask):
         n_nan = mask.sum(axis=0).astype(np.float64)
@@ -134,21 +145,31 @@ class EppsPulley(Accumulator):
             part = dict(column_moments(x, mask), n_nan=n_nan)
             self._stats = part if self._stats is None else merge_moments(self._stats, part)
             return
-        from ..ecf._kernels import ecf_sums
+        from ..ecf._kernels import ecf_sums, ecf_sums_rows
 
         rule = self._rule_of(self._plan)
         m, K = x.shape[1], rule.nodes.size
         C, S = np.zeros((m, K)), np.zeros((m, K))
-        y = (x - self._plan["shift"]) / self._plan["scale"]
+        pl = self._plan
+
+        def standard(v, j=slice(None)):   # ((x / p - hi) - lo) / sd, in float64
+            return ((v / pl["p"][j] - pl["hi"][j]) - pl["lo"][j]) / pl["scale"][j]
+
         if not mask.any():
-            if x.shape[0]:
-                ecf_sums(np.ascontiguousarray(y), rule.nodes, step=rule.lattice_step, out=(C, S))
+            if x.shape[0] and bool(np.all(pl["p"] >= 2.0**-1021)):
+                # fused: the kernel standardises each value as it reads it (float32 stays float32)
+                aff = (1.0 / pl["p"], pl["hi"], pl["lo"], 1.0 / pl["scale"])
+                ecf_sums_rows(x.T, rule.nodes, step=rule.lattice_step, out=(C, S), affine=aff)
+            elif x.shape[0]:
+                ecf_sums(np.ascontiguousarray(standard(x)), rule.nodes, step=rule.lattice_step, out=(C, S))
         else:
+            y = standard(x)
             for j in range(m):
                 col = y[~mask[:, j], j]
                 if col.size:
                     ecf_sums(np.ascontiguousarray(col[:, None]), rule.nodes, step=rule.lattice_step,
                              out=(C[j:j + 1], S[j:j + 1]))
+        self._sample(x, ~mask if mask.any() else None, standard)
         part = {"C": C, "S": S, "n": (~mask).sum(axis=0).astype(np.float64), "n_nan": n_nan}
         self._sums = part if self._sums is None else self._merge_sums(self._sums, part)
 
@@ -169,9 +190,7 @@ class EppsPulley(Accumulator):
         small = ~bad & (cnt < min_n)
         degenerate = np.zeros(m, dtype=bool)
         if st is not None and self.standardize:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                sd = np.sqrt(st["m2"] / cnt)
-            degenerate = ~bad & ~small & self._degenerate(st, sd)
+            degenerate = ~bad & ~small & scaled_moments(st)[5]
         ok = ~(bad | small | degenerate)
         T = np.full(m, np.nan)
         if ok.any():
@@ -194,6 +213,15 @@ class EppsPulley(Accumulator):
             if se is not None and g.se is not None:
                 se[cols] = g.se
             groups.append(g)
+        eff = np.full((3, m), np.nan)
+        samples = self._sample_of(cnt) if self._kind != "rule" else None
+        if samples is not None:
+            from ..ecf.effect import ep_effect_sums
+
+            for j in np.nonzero(ok)[0]:
+                eff[:, j] = np.ravel(ep_effect_sums(np.asarray(samples[j], dtype=np.float64)[None, :],
+                                                    sums["C"][j][None, :], sums["S"][j][None, :], rule, np.inf,
+                                                    T[j:j + 1], cnt[j], self.beta, self.standardize))
         info = dict(rule.describe(), algorithm="streamed ECF sums, auto rule over the data's range")
         quad = quadrature_record(self._kind, rule, [info])
 
@@ -203,4 +231,5 @@ class EppsPulley(Accumulator):
         return epps_pulley_result(out(T), out(p), int(n_report[0]) if self._one_d else n_report, groups,
                                   standardize=self.standardize, beta=self.beta, method=self.method,
                                   quadrature=quad, pvalue_se=None if se is None else out(se), axis=0,
+                                  effect=out(eff[0]), effect_ci=(out(eff[1]), out(eff[2])),
                                   nan_policy=self.nan_policy)
