@@ -201,11 +201,10 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     the estimation effects remove exactly the Hermite components of degree 1
     and 2 of every slice feature, which gives the composite limit law.
 
-    Small samples: the default p-value is given from n = 3 (simple null) and
-    from n = max(6 D + 50, 7 D) (composite null), where the limit law is
-    calibrated (docs/sliced.md, "Small samples"); below, the statistic comes
-    with a NaN p-value and a SmallSampleWarning; ``method=MonteCarlo()`` is
-    exact from n = 2 / D + 2 (``"asymptotic"`` forces the limit law).
+    Small samples: the default p-value from n = 3 (simple) / max(6 D + 50, 7 D)
+    (composite null), where it is calibrated (docs/sliced.md); below, a NaN
+    p-value and a SmallSampleWarning; ``method=MonteCarlo()`` is exact from
+    n = 2 / D + 2 (``"asymptotic"`` forces the limit law).
 
     The Monte-Carlo null depends on the directions only through ``A^T A``;
     when ``M <= D`` (simple null) the projections are simulated directly as
