@@ -73,3 +73,4 @@ def test_sliced_effect(rng):
     assert lo <= truth <= hi
     assert res.effect == pytest.approx(max(0.0, (res.statistic - res.null_moments["mean"]) / 2000))
     assert normtest.sliced_epps_pulley(X, n_slices=32, rng=5, quadrature="lejepa").effect is None
+

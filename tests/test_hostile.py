@@ -152,7 +152,7 @@ def test_sliced_whitening_of_graded_columns_is_exact(units):
     X = X * units
     dirs = np.random.default_rng(6).standard_normal((3, 4))
     dirs /= np.linalg.norm(dirs, axis=0)
-    res = normtest.sliced_epps_pulley(X, directions=dirs, standardize=True)
+    res = normtest.sliced_epps_pulley(X, directions=dirs, standardize=True, method="none")
     Y = _mp_symmetric_whitening(X)
     ref = np.mean([naive.exact_T(Y @ dirs[:, m]) for m in range(4)])
     np.testing.assert_allclose(res.statistic, ref, rtol=1e-9)

@@ -30,7 +30,11 @@ UNIVARIATE = {
 
 
 def _sliced(X, **kw):
-    D = np.asarray(X).shape[1]
+    from normtest.ecf.sliced import min_sample_size
+
+    n, D = np.asarray(X).shape
+    if n < min_sample_size(D, kw.get("standardize", False)):  # no default p below it: an exact one
+        kw.setdefault("method", normtest.MonteCarlo(99, rng=0))
     A = np.random.default_rng(99).standard_normal((D, 6))
     return normtest.sliced_epps_pulley(X, directions=A / np.linalg.norm(A, axis=0), **kw)
 

@@ -231,7 +231,7 @@ def test_bad_data(X, exc):
 
 
 def test_input_not_mutated(rng):
-    X = rng.standard_normal((60, 3))
+    X = rng.standard_normal((120, 3))
     X[3, 1] = np.nan
     copy = X.copy()
     normtest.sliced_epps_pulley(X, n_slices=4, rng=0, standardize=True, nan_policy="omit")
@@ -390,7 +390,8 @@ def test_simulator_matches_public_statistic():
     for std in (False, True):
         sims = _simulate_stats(50, A, lejepa_rule(), 2, 9, std)
         X = np.random.default_rng(9).standard_normal((2, 50, 3))
-        pub = [normtest.sliced_epps_pulley(X[i], directions=A, quadrature="lejepa", standardize=std).statistic
+        pub = [normtest.sliced_epps_pulley(X[i], directions=A, quadrature="lejepa", standardize=std,
+                                             method="none").statistic
                for i in range(2)]
         np.testing.assert_allclose(sims, pub, rtol=1e-9)
 

@@ -137,3 +137,43 @@ def test_method_none_bhep(test):
 def test_method_none_rejected_elsewhere():
     with pytest.raises(ValueError, match="method"):
         normtest.sliced_epps_pulley(np.zeros((10, 2)) + np.arange(10)[:, None], method="nothing")
+
+
+@pytest.mark.parametrize("standardize, D, M", [(False, 2, 8), (True, 2, 16)])
+def test_small_sample_calibration_at_the_minimum(standardize, D, M):
+    """At the smallest n with a default p-value (``min_sample_size``) the 5% and 10% tests reject
+    within 15% of the level (the rule of every normtest test), from 10000 (simple) or 20000 seeded H0 statistics
+    of the public function's rule (the simulator matches it: test_simulator_matches_public_statistic)."""
+    from normtest.ecf.sliced import min_sample_size
+
+    n = min_sample_size(D, standardize)
+    A = unit(np.random.default_rng(41).standard_normal((D, M)))
+    sim = _simulate_sliced(n, A, lambda P: auto_rule(float(np.abs(P).max()), 1.0),
+                           lambda s: s.mean(axis=-1), standardize, None)
+    sims = sim(20000 if standardize else 10000, np.random.default_rng(42 + n))
+    null, _ = sn.limit_null(A, _null_rule(auto_rule(1.0), 1.0), standardize)
+    rates = (sims[:, None] >= null.isf(np.array([0.05, 0.10]))).mean(axis=0)
+    assert np.all(np.abs(rates / np.array([0.05, 0.10]) - 1.0) <= 0.15), rates
+
+
+def test_below_the_calibrated_minimum_pvalue_is_nan_with_warning():
+    """Composite null below min_sample_size: the statistic, a NaN p-value and a warning naming
+    Monte Carlo, which still gives a p-value there."""
+    from normtest.ecf.sliced import min_sample_size
+
+    assert min_sample_size(3, True) == 68 and min_sample_size(60, True) == 420
+    assert min_sample_size(3, False) == 3 and min_sample_size(3, True, normtest.MonteCarlo()) == 5
+    X = np.random.default_rng(3).standard_normal((40, 3))
+    with pytest.warns(normtest.SmallSampleWarning, match="MonteCarlo"):
+        r = normtest.sliced_epps_pulley(X, n_slices=8, rng=0, standardize=True)
+    assert np.isfinite(r.statistic) and np.isnan(r.pvalue) and r.method == "none"
+    ref = normtest.sliced_epps_pulley(X, n_slices=8, rng=0, standardize=True, method="none")
+    assert r.statistic == ref.statistic
+    mc = normtest.sliced_epps_pulley(X, n_slices=8, rng=0, standardize=True,
+                                     method=normtest.MonteCarlo(199, rng=1))
+    assert 0.0 < mc.pvalue <= 1.0 and mc.method == "monte-carlo"
+    asy = normtest.sliced_epps_pulley(X, n_slices=8, rng=0, standardize=True, method="asymptotic")
+    assert 0.0 < asy.pvalue <= 1.0 and asy.method == "asymptotic"  # asked for by name: the limit law
+    with pytest.warns(normtest.SmallSampleWarning, match="n >= 3"):
+        r2 = normtest.sliced_epps_pulley(X[:2], n_slices=8, rng=0)
+    assert np.isfinite(r2.statistic) and np.isnan(r2.pvalue)

@@ -37,9 +37,10 @@ from .._matrix import _as_matrix, _drop_nan_rows, _whitener, _check_directions, 
 from ._stream import _auto_sums, _projected_sums, _max_row_norm, _scan
 from .rules import auto_rule, check_quadrature
 from .sliced_laws import _null_rule, _simulate_sliced
-from ._sliced_dispatch import asymptotic_pvalue, null_moments, _gamma_null, _gram_key, _rule_key
+from ._sliced_dispatch import (asymptotic_pvalue, null_moments, _gamma_null, _gram_key, _rule_key,
+                               min_sample_size, small_sample_message)
 
-__all__ = ["sliced_epps_pulley", "SlicedResult", "sliced_pvalue"]
+__all__ = ["sliced_epps_pulley", "SlicedResult", "sliced_pvalue", "min_sample_size"]
 
 _NO_EXACT = ("`quadrature='exact'` is not available for the sliced test; use 'auto' "
              "(exact to ~1e-10) or directions='all'.")
@@ -200,6 +201,11 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     the estimation effects remove exactly the Hermite components of degree 1
     and 2 of every slice feature, which gives the composite limit law.
 
+    Small samples: the default p-value from n = 3 (simple) / max(6 D + 50, 7 D)
+    (composite null), where it is calibrated (docs/sliced.md); below, a NaN
+    p-value and a SmallSampleWarning; ``method=MonteCarlo()`` is exact from
+    n = 2 / D + 2 (``"asymptotic"`` forces the limit law).
+
     The Monte-Carlo null depends on the directions only through ``A^T A``;
     when ``M <= D`` (simple null) the projections are simulated directly as
     ``N(0, A^T A)`` rows, O(N M^2) instead of O(N D M) per replicate. With
@@ -256,16 +262,19 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     settings = {"n_slices": M, "directions": source, "beta": beta, "reduction": reduction, "dim": D}
     common = dict(standardize=standardize, test="sliced_epps_pulley", columns=columns, directions=A,
                   seed=seed if source == "random" else None)
-    min_n = D + 2 if standardize else 2
+    min_n = min_sample_size(D, standardize, "none")  # the statistic needs this much
     if Xc is None or Xc.shape[0] < min_n:
         if Xc is not None:
-            warnings.warn(f"sliced_epps_pulley: a sample of size {Xc.shape[0]} is too small (the test needs "
-                          f"n >= {min_n}); the result is NaN.", SmallSampleWarning, stacklevel=2)
+            warnings.warn(small_sample_message(Xc.shape[0], D, standardize, "none"),
+                          SmallSampleWarning, stacklevel=2)
         return nan_result(0 if Xc is None else Xc.shape[0], M, reduction, settings, common)
     n = Xc.shape[0]
     offset = W = None
     if standardize:
         offset, W = _whitener(Xc)
+    if n < min_sample_size(D, standardize, method, all_dirs):  # the statistic alone, p NaN
+        warnings.warn(small_sample_message(n, D, standardize, method, all_dirs), SmallSampleWarning, stacklevel=2)
+        method = "none"
     if all_dirs:
         return _all_directions(Xc, offset, W, beta, method, gen, n, settings, common)
 

@@ -221,7 +221,7 @@ class SlicedEppsPulley(Accumulator):
     # -- result -------------------------------------------------------------
     def result(self):
         """The :class:`~normtest.ecf.sliced.SlicedResult` of all the rows seen."""
-        from ..ecf.sliced import nan_result, result_from_sums
+        from ..ecf.sliced import min_sample_size, nan_result, result_from_sums, small_sample_message
 
         self._require_last_pass()
         D = self._width
@@ -239,20 +239,24 @@ class SlicedEppsPulley(Accumulator):
                     "dim": D}
         common = dict(standardize=self.standardize, test="sliced_epps_pulley", columns=self._columns,
                       directions=A, seed=self.seed if source == "random" else None)
-        min_n = D + 2 if self.standardize else 2
+        min_n = min_sample_size(D, self.standardize, "none")
+        method = self.method
         if (n_nan and self.nan_policy == "propagate") or n < min_n:
             if not (n_nan and self.nan_policy == "propagate"):
-                warnings.warn(f"sliced_epps_pulley: a sample of size {n} is too small (the test needs "
-                              f"n >= {min_n}); the result is NaN.", SmallSampleWarning, stacklevel=2)
+                warnings.warn(small_sample_message(n, D, self.standardize, "none"), SmallSampleWarning,
+                              stacklevel=2)
             return nan_result(0 if n_nan and self.nan_policy == "propagate" else n, M, self.reduction,
                               settings, common)
         if self._plan is not None and "error" in self._plan:
             raise ValueError(str(self._plan["error"]))
+        if n < min_sample_size(D, self.standardize, method):  # the statistic alone, p NaN
+            warnings.warn(small_sample_message(n, D, self.standardize, method), SmallSampleWarning, stacklevel=2)
+            method = "none"
         spread = float(self._plan["spread"]) if self._auto else None
         samples, P = self._sample_of([n]), None
         if samples is not None:
             sub, offset = samples[0], self._plan["offset"]
             P = (((sub - offset) if offset is not None else sub) @ self._plan["B"]).T
         return result_from_sums(sums["C"], sums["S"], n, A, rule, spread=spread, beta=self.beta,
-                                reduction=self.reduction, method=self.method, gen=gen, settings=settings,
+                                reduction=self.reduction, method=method, gen=gen, settings=settings,
                                 common=common, projections=P)
