@@ -149,7 +149,7 @@ def test_bhep_column_units_invariance(name, seed, n, e):
 
 @pytest.mark.parametrize("name", sorted(MULTIVARIATE))
 @HYP
-@given(seed=seeds, n=st.integers(50, 70), k=st.integers(1, 5))
+@given(seed=seeds, n=st.integers(64, 90), k=st.integers(1, 5))  # n >= every default p-value's minimum at D = 2
 def test_multivariate_masked_rows_and_permutation(name, seed, n, k):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n + k, 2))
@@ -200,7 +200,7 @@ def test_dask_scale_and_shift_invariance(seed, n, e, shift):
 
 
 @settings(max_examples=5, deadline=None, derandomize=True)
-@given(seed=seeds, n=st.integers(20, 80), e=exponents, shift=st.floats(-1e15, 1e15))
+@given(seed=seeds, n=st.integers(70, 120), e=exponents, shift=st.floats(-1e15, 1e15))  # n >= the composite minimum at D = 3
 def test_streamed_sliced_scale_and_shift_invariance(seed, n, e, shift):
     # the accumulators dask and Spark run: merged pass-1 moments keep the powers of two and hi + lo
     from normtest.streaming import SlicedEppsPulley, accumulate
