@@ -192,3 +192,19 @@ def test_d1_uses_the_epps_pulley_law(rng):
     hz = normtest.henze_zirkler(x[:, None])
     ep_hz = normtest.epps_pulley(x, beta=hz.settings["beta"])
     assert hz.method == "asymptotic" and hz.pvalue == pytest.approx(ep_hz.pvalue, rel=1e-9)
+
+
+def test_simple_null_outside_the_calibrated_region_is_nan(rng):
+    # beta = 2 in 5 dimensions: the log-normal law rejects ~1.36 x alpha at 5% at every n measured
+    X = rng.standard_normal((300, 5))
+    with pytest.warns(normtest.SmallSampleWarning, match="not calibrated at beta = 2"):
+        res = normtest.bhep(X, beta=2.0, standardize=False)
+    assert np.isnan(res.pvalue) and np.isfinite(res.statistic)
+    forced = normtest.bhep(X, beta=2.0, standardize=False, method="lognormal")
+    assert forced.statistic == res.statistic and 0.0 < forced.pvalue < 1.0
+    inside = normtest.bhep(X[:, :2], beta=2.0, standardize=False)  # d = 2, beta = 2: calibrated
+    assert 0.0 < inside.pvalue < 1.0
+    from normtest.multivariate.bhep import simple_calibrated
+
+    assert simple_calibrated(5, 1.0) and simple_calibrated(3, 1.5) and not simple_calibrated(3, 2.0)
+    assert not simple_calibrated(10, 1.0)
