@@ -130,7 +130,12 @@ def _row(name, res, j, n, n_nan, standardize, *, multivariate):
         notes.append("no values (all missing)" if n_nan else "no values")
         cat = SmallSampleWarning
     elif not np.isfinite(stat):
-        min_n = (res.settings.get("dim", 0) + 2 if standardize else 2) if multivariate else (3 if standardize else 2)
+        if multivariate:   # the smallest n at which the statistic itself is defined
+            from .ecf.sliced import min_sample_size
+
+            min_n = min_sample_size(res.settings.get("dim", 0), standardize, "none")
+        else:
+            min_n = 3 if standardize else 2
         if n < min_n:
             notes.append(f"too few values (n={n})")
             cat = SmallSampleWarning
