@@ -143,7 +143,7 @@ from normtest.ecf import _sincos
 from normtest.ecf._kernels import ecf_sums_rows
 
 ecf_sums_rows(np.ones((8, 3000)), 0.1 * np.arange(1, 20), step=0.1)
-block = _sincos.BLOCKS[_sincos.BLOCK]
+block = _sincos.BLOCKS[_sincos.BLOCK, False]
 asm = block.inspect_asm(block.signatures[0])
 packed = re.findall(r"\bv?(?:mul|fmadd\d*|fmsub\d*|add)pd\b", asm)
 assert len(packed) >= 4 * _sincos.BLOCK, len(packed)

@@ -49,7 +49,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba import CACHE, FASTMATH, FASTMATH_STRICT
-from ._sincos import SINCOS_MAX, TILE, sincos_poly, task_sums
+from ._sincos import BUF_ROWS, SINCOS_MAX, TILE, sincos_poly, task_sums
 
 _ROW_BLOCK = 4096  # observations per task when parallelising over rows
 _MIN_COLS_PARALLEL = 8  # from this many columns on, a task is one column
@@ -66,7 +66,7 @@ def _ecf_by_column_py(X, aff, nodes, step, use_step, C, S, Z):
     m, n = X.shape
     K = nodes.shape[0]
     for j in prange(m):
-        buf = np.empty((5, TILE))
+        buf = np.empty((BUF_ROWS, TILE))
         accC = np.zeros(K)
         accS = np.zeros(K)
         bC = np.empty(K)
@@ -101,7 +101,7 @@ def _ecf_by_block_py(X, aff, nodes, step, use_step, C, S, Z):
         j = task - b * m
         lo = b * _ROW_BLOCK
         hi = min(n, lo + _ROW_BLOCK)
-        buf = np.empty((5, TILE))
+        buf = np.empty((BUF_ROWS, TILE))
         x = X[j]
         partZ[b, j] = task_sums(x, lo, hi, aff[j], nodes, step, use_step, buf, partC[b, j], partS[b, j])
     for j in range(m):
