@@ -29,6 +29,7 @@ __all__ = [
     "check_axis",
     "as_float_sample",
     "all_finite",
+    "NotAllFinite",
     "vectorize_1d",
 ]
 
@@ -203,8 +204,9 @@ def as_float_sample(x, name: str = "x", *, dtype=np.float64, min_ndim: int = 1,
     return _as_float(x, name, dtype, min_ndim, return_mask, copy)[0]
 
 
-def _as_float(x, name, dtype, min_ndim, return_mask, copy):
-    """:func:`as_float_sample` and whether the values are all finite (no NaN, no inf)."""
+def _as_float(x, name, dtype, min_ndim, return_mask, copy, check_finite=True):
+    """:func:`as_float_sample` and whether the values are all finite (no NaN, no inf); with
+    ``check_finite=False`` (and no masked entry) that is assumed, not read."""
     if hasattr(x, "detach") and hasattr(x, "cpu") and type(x).__module__.startswith("torch"):
         x = x.detach().cpu().numpy()
     elif hasattr(x, "get") and type(x).__module__.startswith("cupy"):
@@ -242,7 +244,7 @@ def _as_float(x, name, dtype, min_ndim, return_mask, copy):
                 f"`{name}` must not be a masked array with masked entries here (shape {arr.shape}): "
                 "pass `x.compressed()` or `x.filled(np.nan)` with nan_policy='omit'."
             )
-    finite = all_finite(arr)
+    finite = all_finite(arr) if check_finite or mask is not None else True
     if not finite and np.isinf(arr).any():
         raise ValueError(f"`{name}` must not contain infinite values.")
     return ((arr, mask) if return_mask else arr), finite
@@ -258,8 +260,12 @@ def all_finite(arr) -> bool:
         return bool(np.isfinite(np.add.reduce(arr, axis=None))) if arr.size else True
 
 
+class NotAllFinite(Exception):
+    """Raised by a `compute` of ``vectorize_1d(..., lazy_finite=True)`` that met a NaN or an inf."""
+
+
 def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", test: str = "test",
-                 keepdims: bool = False, copy: bool = True):
+                 keepdims: bool = False, copy: bool = True, lazy_finite: bool = False):
     """Apply a last-axis core to every 1-D slice of `x` along `axis`.
 
     Parameters
@@ -272,6 +278,11 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
     copy : bool, default True
         ``False`` for a `compute` that only reads ``data``: it may then be the
         caller's array itself (C-contiguous float64 input along the last axis).
+    lazy_finite : bool, default False
+        ``True`` for a `compute` that detects NaN/inf itself (e.g. from its sums) and
+        then raises :class:`NotAllFinite`: the input is not read for finiteness first,
+        and where `compute` raises, everything is redone the checked way (NaN policy,
+        the infinity error).
 
     Returns
     -------
@@ -280,7 +291,17 @@ def vectorize_1d(x, *, axis, nan_policy, min_n: int, compute, name: str = "x", t
         (per slice sample size) and ``meta``: a list of the ``_meta`` dicts of
         each group of equal n.
     """
-    (arr, mask), finite = _as_float(x, name, np.float64, 1, True, copy)
+    args = (x, axis, nan_policy, min_n, compute, name, test, keepdims, copy)
+    if lazy_finite:
+        try:
+            return _vectorize_1d(*args, check_finite=False)
+        except NotAllFinite:
+            pass
+    return _vectorize_1d(*args, check_finite=True)
+
+
+def _vectorize_1d(x, axis, nan_policy, min_n, compute, name, test, keepdims, copy, check_finite):
+    (arr, mask), finite = _as_float(x, name, np.float64, 1, True, copy, check_finite)
     nan_policy = check_nan_policy(nan_policy)
     keepdims = check_bool(keepdims, "keepdims")
     ax = check_axis(axis, arr.ndim)

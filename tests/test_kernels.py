@@ -64,6 +64,36 @@ def test_recurrence_error_is_bounded():
     assert np.max(np.abs(S - Sr)) < 1e-13 * x.size * 10
 
 
+def test_recurrence_against_mpmath_at_extreme_angles():
+    # every term cos/sin(k a) of the Chebyshev recurrence (a = fl(h z), the kernel's angle) against
+    # mpmath at the largest node count of the auto rule and at the angles where the three-term
+    # recurrence is least stable (a ~ 0 and a ~ pi): within (REANCHOR + BLOCK)^2 ulp plus the
+    # rounding of the reduction of k a
+    import mpmath
+
+    from normtest.ecf import _sincos
+    from normtest.ecf.rules import AUTO_MAX_NODES, auto_rule
+
+    cases = []
+    K = AUTO_MAX_NODES
+    h = 0.9 * _sincos.SINCOS_MAX / K / 3.0  # K h |z| within the polynomial's range for |z| <= 3
+    cases.append((K, h, [0.0, 1e-300, 1e-9, -1e-9, 1e-4, 0.5, -1.0, 3.0, -3.0, (np.pi - 1e-9) / h / 2e4]))
+    r = auto_rule(6.0, 1.0)  # the 1-D default at its largest spread: |a| < pi
+    cases.append((r.nodes.size, r.step, [6.0, -6.0, 1e-12, (np.pi - 1e-10) / r.step, np.pi / 2 / r.step]))
+    for K, h, z in cases:
+        z = np.asarray(z)
+        C, S = ecf_sums_rows(z[:, None], h * np.arange(1, K + 1), step=h)
+        ks = np.unique(np.concatenate([np.arange(1, min(K, 80) + 1), np.arange(1, K + 1, 997),
+                                       np.arange(max(1, K - 40), K + 1)]))
+        with mpmath.workdps(30):
+            for j, v in enumerate(z):
+                a = float(h * v)
+                for k in ks:
+                    tol = np.finfo(float).eps * ((_sincos.REANCHOR + _sincos.BLOCK) ** 2 + 2 * k * abs(a))
+                    assert abs(C[j, k - 1] - float(mpmath.cos(k * mpmath.mpf(a)))) <= tol, (K, v, k)
+                    assert abs(S[j, k - 1] - float(mpmath.sin(k * mpmath.mpf(a)))) <= tol, (K, v, k)
+
+
 def test_generic_nodes_out_of_range_and_nan(rng):
     # arbitrary nodes (one polynomial sin/cos per value and node), a tile with values beyond
     # the polynomial's range (redone with libm) and a NaN (propagates to its column only)
@@ -111,6 +141,29 @@ def test_fused_epps_pulley_matches_unfused(rng):
     # exact powers of two: the standardised data, hence the statistic, do not change
     for f in (2.0**-990, 2.0**990):
         assert abs(normtest.epps_pulley(f * x, method="asymptotic").statistic - fused) <= 1e-13 * fused
+
+
+def test_fused_path_meets_nan_and_inf(rng):
+    # the fused 1-D path reads no finiteness first (lazy_finite): its sums see NaN/inf and the
+    # call is redone the checked way, with the NaN policies and the infinity error of any input
+    import warnings
+
+    import normtest
+
+    x = rng.standard_normal(20000)
+    ref = normtest.epps_pulley(np.delete(x, 7)).statistic
+    x[7] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(normtest.epps_pulley(x).statistic)
+        assert normtest.epps_pulley(x, nan_policy="omit").statistic == pytest.approx(ref, rel=1e-12)
+        with pytest.raises(ValueError, match="NaN"):
+            normtest.epps_pulley(x, nan_policy="raise")
+        x[7] = -np.inf
+        with pytest.raises(ValueError, match="infinite"):
+            normtest.epps_pulley(x)
+        x[7] = 1e300  # finite, but the sums overflow: the unfused path, no error
+        assert np.isfinite(normtest.epps_pulley(x).statistic)
 
 
 def test_row_scan(rng):

@@ -9,7 +9,7 @@ import numpy as np
 from .core import rows_statistic, standardize_rows
 from .inference import EppsPulleyResult, check_args, epps_pulley_result, pvalue, quadrature_record
 from .rules import AUTO_MAX_NODES, auto_rule, auto_rule_size
-from .._validate import DegenerateDataWarning, check_magnitude, vectorize_1d
+from .._validate import DegenerateDataWarning, NotAllFinite, all_finite, check_magnitude, vectorize_1d
 
 __all__ = ["epps_pulley", "EppsPulleyResult"]
 
@@ -107,10 +107,11 @@ _FAR_BETA_R = 6.0  # beyond beta * max|z| = 6 the far-point search may pay (see 
 
 
 def _fused_exact(data, beta, allow_far=True):
-    """Exact statistic (auto rule) of the standardised rows of ``data`` in three reads of it.
+    """Exact statistic (auto rule) of the standardised rows of ``data`` in two reads of it.
 
-    Pass 1 and 2 are :func:`~normtest.ecf._passes.row_moments` (the package's
-    standardisation: power-of-two scale, corrected two-pass centre); pass 3 sums
+    Pass 1 is :func:`~normtest.ecf._passes.row_moments` (the package's
+    standardisation: power-of-two scale, corrected centre; a second pass for the rows
+    it does not serve in one); pass 2 sums
     ``z = ((x / p - m) - c) / s`` inside the ECF kernel. Returns ``(T, rule, R, (C, S,
     affine))`` with ``R = max |z|`` (the sums and the standardisation, for the effect), or None where this path does not apply and the caller
     takes the general one: a (nearly) constant row, an overflowing sum, or (with
@@ -121,10 +122,12 @@ def _fused_exact(data, beta, allow_far=True):
 
     m, n = data.shape
     mom = row_moments(data)
+    if not mom["ok"].all():  # NaN, inf or an overflowing sum
+        return None
     s, mu, c = mom["s"], mom["m"], mom["c"]
     umin, umax = mom["umin"], mom["umax"]
     span_ok = (umax - umin) > 1e-12 * np.maximum(np.abs(umin), np.abs(umax))
-    if not (mom["ok"].all() and span_ok.all() and (s > 0).all()):
+    if not (span_ok.all() and (s > 0).all()):
         return None
     R = float(np.max(np.maximum(np.abs(((umax - mu) - c) / s), np.abs(((umin - mu) - c) / s))))
     if allow_far and beta * R > _FAR_BETA_R:
@@ -285,7 +288,9 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
         m, n = data.shape
         fused = None
         if standardize and (kind == "auto" or (kind == "exact" and n > _CLOSED_FORM_MAX_N)):
-            fused = _fused_exact(data, beta)  # three reads of the data, no (m, n) temporary
+            fused = _fused_exact(data, beta)  # two reads of the data, no (m, n) temporary
+        if fused is None and not all_finite(data):
+            raise NotAllFinite  # not yet checked (lazy_finite): vectorize_1d redoes it the checked way
         eff = np.full((3, m), np.nan)
         if fused is not None:
             T, r, R, (C, S, (pre, hi, lo, scale)) = fused
@@ -329,7 +334,8 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", method=None
     # the shipped tables start at n = 3 (both nulls): below it only Monte Carlo or an explicit limit law
     min_n = 3 if standardize or method in (None, "table") else 2
     res = vectorize_1d(x, axis=axis, nan_policy=nan_policy, min_n=min_n, compute=compute,
-                       test="epps_pulley", keepdims=keepdims, copy=False)  # compute only reads
+                       test="epps_pulley", keepdims=keepdims, copy=False,  # compute only reads
+                       lazy_finite=True)  # the fused sums are not finite where the data are not
     if degenerate_seen:
         warnings.warn("epps_pulley: a sample has zero variance; its statistic and p-value are NaN.",
                       DegenerateDataWarning, stacklevel=2)
