@@ -25,7 +25,7 @@ driver, 4e-16 relative); loaded builds agree with each other across thread count
 
 Inside a task the values are processed in tiles by the vectorised kernels of
 ``_sincos.py``: with ``step`` given (nodes ``t_k = k * step``) one polynomial
-``cos/sin(step * x)`` per value and the angle-addition rotation for the other
+``cos/sin(step * x)`` per value and the Chebyshev recurrence for the other
 nodes, accumulators in registers; otherwise one polynomial sin/cos per value and
 node; libm for the rare tile with a value out of the polynomial's range.
 
@@ -217,7 +217,7 @@ def ecf_sums(P, nodes, step=None, out=None):
         for k = 1..K (only ``len(nodes)`` is used then).
     step : float or None
         Spacing of equispaced nodes ``t_k = k * step``: enables the
-        angle-addition recurrence (one sin/cos per value instead of K).
+        three-term recurrence (one sin/cos per value instead of K).
     out : (C, S) or None
         Two float64 arrays of shape (m, K) to *add into* in place (stream row
         chunks through the same accumulators); they are also returned.

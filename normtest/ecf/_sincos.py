@@ -1,4 +1,4 @@
-"""Vectorisable ECF tile kernels (private): polynomial sin/cos, rotation blocks, fallbacks.
+"""Vectorisable ECF tile kernels (private): polynomial sin/cos, recurrence blocks, fallbacks.
 
 One *tile* is at most ``TILE`` consecutive values of one sample (slice, column,
 row block). For equispaced nodes ``t_k = k h`` a tile is processed in two kinds
@@ -9,14 +9,15 @@ of branch-free loops that LLVM turns into packed SIMD code (AVX2/AVX-512):
    ``(cos a_i, sin a_i)`` per value (Cody–Waite reduction, minimax polynomials,
    no libm call, no branch), stored in small tile buffers; it also counts the
    values whose largest angle ``K |a_i|`` leaves the polynomial's range;
-2. *rotation blocks* of ``BLOCK`` nodes: the angle-addition rotation
-   ``(c, s) <- (c p - s q, s p + c q)`` walks from node k to node k + 1, and
-   every node of the block has **one scalar float64 accumulator pair**, so
-   the loop body (generated from source text for each block size and compiled
-   once) keeps all of them in registers and LLVM's reduction vectoriser makes
-   them SIMD lanes. The rotation state is carried from block to block in the
-   tile buffers and re-anchored by a direct polynomial evaluation every
-   ``REANCHOR`` nodes (rounding drift below ``REANCHOR`` ulps per term).
+2. *recurrence blocks* of ``BLOCK`` nodes: the Chebyshev three-term recurrence
+   ``c_{k+1} = 2 cos(a) c_k - c_{k-1}`` (the same for ``s``) walks from node k to
+   node k + 1 in two fused multiply-adds, and every node of the block has **one
+   scalar float64 accumulator pair**, so the loop body (generated from source text
+   for each block size and compiled once) keeps all of them in registers and
+   LLVM's reduction vectoriser makes them SIMD lanes. The state is carried from
+   block to block in the tile buffers and re-anchored by a direct polynomial
+   evaluation every ``REANCHOR`` nodes (error below ~(REANCHOR + BLOCK)^2 ulp per
+   term, zero mean; see :func:`_block_source`).
 
 Arbitrary (non-lattice) nodes use one polynomial sin/cos per value and node (a
 vectorised loop per node). A tile with a value out of range (``K |a| > 1e5``,
@@ -38,8 +39,8 @@ from numba import njit
 from .._numba import CACHE, FASTMATH, FASTMATH_STRICT
 
 TILE = 1024      # values per tile: 5 float64 buffers = 40 KB, within L1
-BLOCK = 8        # nodes per rotation block: 16 accumulators + 2 x 4 state values in registers
-REANCHOR = 32    # direct evaluation every this many nodes (a multiple of BLOCK)
+BLOCK = 8        # nodes per recurrence block: 16 accumulators + 5 state values in registers
+REANCHOR = 32    # direct evaluation every this many nodes (a multiple of BLOCK; the error grows ~k^2)
 BUF_ROWS = 6     # rows of the tile buffer: a, t, c0, s0, c, s
 SINCOS_MAX = 1.0e5  # |angle| up to which the polynomial is used (Cody-Waite exact for |k| < 2**20)
 _ABS_BITS = 0x7FFFFFFFFFFFFFFF  # the bits of |v| of a float64 v (sign bit cleared)

@@ -81,7 +81,7 @@ class QuadratureRule:
         """``h`` when the nodes are exactly ``h * k`` for ``k = 1..K`` (to 1e-12), else None.
 
         The ECF kernels then build every node's cos/sin from one angle by the
-        angle-addition recurrence; this property is the one place that decides it.
+        lattice recurrence; this property is the one place that decides it.
         """
         step = self.step
         if step is None:
