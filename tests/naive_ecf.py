@@ -58,3 +58,21 @@ def naive_rule_statistic(y, nodes, weights):
 def standardize(x):
     x = np.asarray(x, dtype=np.float64)
     return (x - x.mean()) / x.std()
+
+
+def mpmath_ep_statistic_tied(x, beta=1.0, dps=40):
+    """T_{n,beta} of the standardised sample x (many ties) in mpmath, from its distinct values and counts."""
+    import mpmath
+
+    vals, cnt = np.unique(np.asarray(x, dtype=np.float64), return_counts=True)
+    with mpmath.workdps(dps):
+        n = int(cnt.sum())
+        cnt = [int(c) for c in cnt]
+        mean = mpmath.fsum(mpmath.mpf(float(v)) * c for v, c in zip(vals, cnt)) / n
+        sd = mpmath.sqrt(mpmath.fsum(c * (mpmath.mpf(float(v)) - mean) ** 2 for v, c in zip(vals, cnt)) / n)
+        y = [(mpmath.mpf(float(v)) - mean) / sd for v in vals]
+        b2 = mpmath.mpf(beta) ** 2
+        pair = mpmath.fsum(ci * cj * mpmath.exp(-b2 * (yi - yj) ** 2 / 2)
+                           for yi, ci in zip(y, cnt) for yj, cj in zip(y, cnt))
+        lin = mpmath.fsum(c * mpmath.exp(-b2 * v * v / (2 * (1 + b2))) for v, c in zip(y, cnt))
+        return float(pair / n - 2 * lin / mpmath.sqrt(1 + b2) + n / mpmath.sqrt(1 + 2 * b2))

@@ -12,7 +12,7 @@ from normtest.ecf._kernels import ecf_sums_rows
 from normtest.ecf.rules import auto_rule, custom_rule, get_rule, lejepa_rule, paper_rule
 
 sys.path.insert(0, os.path.dirname(__file__))
-from naive_ecf import naive_ep_statistic, naive_rule_statistic, standardize  # noqa: E402
+from naive_ecf import mpmath_ep_statistic_tied, naive_ep_statistic, naive_rule_statistic, standardize  # noqa: E402
 
 
 def _rule_stat(y, rule):
@@ -51,6 +51,16 @@ def test_auto_rule_equals_closed_form(beta, law):
         got = _rule_stat(y, rule)
         ref = naive_ep_statistic(y, beta)
         assert abs(got - ref) <= 1e-10 * abs(ref) + 1e-11
+
+
+def test_default_statistic_on_tied_data_against_mpmath():
+    # heavy ties: the kernel's per-term rounding (lattice recurrence) does not average out over
+    # values, the worst case for the documented ~1e-10 relative accuracy of the default statistic
+    rng = np.random.default_rng(5)
+    for x in (np.round(rng.standard_normal(200_000), 1), np.round(2 * rng.standard_normal(200_000)) / 2,
+              rng.integers(0, 5, 200_000).astype(float)):
+        got = normtest.epps_pulley(x, method="none").statistic
+        assert got == pytest.approx(mpmath_ep_statistic_tied(x), rel=1e-10)
 
 
 def test_auto_rule_size_and_errors():
