@@ -94,7 +94,14 @@ def one_d():
     row("epps_pulley(x) n=1e6, default rule, with p", f"{t_ad / t_ep:.1f}x faster than anderson "
         f"({t_ep * 1e3:.2f} ms vs {t_ad * 1e3:.1f} ms, {numba.get_num_threads()} numba threads; "
         f"1 numba thread {t_ad / t_1:.1f}x, {t_1 * 1e3:.2f} ms)", ">= 25x")
-    row("  1-D profile (same call, default threads)", one_d_profile(x, t_ep), "")
+    parts = []
+    for threads, t_call in ((saved, t_ep), (1, t_1)):
+        numba.set_num_threads(threads)
+        try:
+            parts.append(f"{threads} thread(s): " + one_d_profile(x, t_call))
+        finally:
+            numba.set_num_threads(saved)
+    row("  1-D profile (medians of the call's parts alone)", " | ".join(parts), "")
 
 
 def one_d_profile(x, t_call):
@@ -108,7 +115,7 @@ def one_d_profile(x, t_call):
     t_sums = median_time(lambda: ecf_sums_rows(X, rule.nodes, rule.step, affine=affine), repeats=15)
     rest = t_call - t_mom - t_sums
     return (f"moment pass {t_mom * 1e3:.2f} ms, ECF sums (K={rule.nodes.size}) {t_sums * 1e3:.2f} ms, "
-            f"the rest (validation, effect, p-value, Python) {rest * 1e3:.2f} ms")
+            f"rest (validation, effect, p-value, Python) {rest * 1e3:.2f} ms")
 
 
 def sliced(N, D, M, quads, goal, repeats=3):
