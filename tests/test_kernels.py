@@ -118,6 +118,9 @@ def test_affine_sums_and_row_moments(rng):
     np.testing.assert_allclose(mean, X.mean(axis=1), rtol=1e-15)
     np.testing.assert_allclose(mom["s"] / mom["inv_p"], X.std(axis=1), rtol=1e-9)
     np.testing.assert_array_equal(mom["umax"] / mom["inv_p"], X.max(axis=1))
+    B = np.stack([X[0], np.sort(X[1]), 2.0**600 * X[2]])  # one pass, sorted (two passes), scale beyond 2**450
+    for key, val in row_moments(B).items():
+        np.testing.assert_array_equal(val, [row_moments(b[None])[key][0] for b in B])
     # the sums of z = ((x / p - m) - c) / s formed inside the kernel equal those of z formed first
     Z = ((X * mom["inv_p"][:, None] - mom["m"][:, None]) - mom["c"][:, None]) / mom["s"][:, None]
     nodes = 0.3 * np.arange(1, 25)
