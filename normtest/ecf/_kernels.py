@@ -379,9 +379,10 @@ def _trig_points_py(Y, a, b, step, R, pq, out, P, Q):
         for t0 in range(0, ms, TILE):
             n = min(TILE, ms - t0)
             acc = out[r, t0:t0 + n]
+            yt = Y[r, t0:t0 + n]  # indexed by the loop counter: contiguous loads
             bad = 0
             for i in range(n):  # vectorised: polynomial sin/cos, out-of-range points counted
-                y = Y[r, t0 + i]
+                y = yt[i]
                 near = abs(y) <= R  # far points (and NaN) drop out: state 0 stays 0
                 yv = y if near else 0.0
                 ci, si = sincos_poly(step * yv)
@@ -397,7 +398,7 @@ def _trig_points_py(Y, a, b, step, R, pq, out, P, Q):
                 for i in range(n):
                     ci = np.cos(step * yy[i])
                     si = np.sin(step * yy[i])
-                    w = 1.0 if abs(Y[r, t0 + i]) <= R else 0.0
+                    w = 1.0 if abs(yt[i]) <= R else 0.0
                     p[i] = ci
                     q[i] = si
                     c[i] = ci * w
