@@ -90,11 +90,16 @@ def run_jobs(jobs, coll, *, lazy=True):
     blocks afresh (nothing is held between passes: for data larger than the
     cluster's memory); returns the jobs.
     """
-    state = dask.delayed(jobs, traverse=False) if lazy else jobs
     blocks = _blocks(coll)
+    need = _engine.pilot_rows(jobs)
+    state = dask.delayed(jobs, traverse=False) if lazy else jobs
+    if need:   # the "auto" rule of standardize=False comes from the data's first rows, in block order
+        state = _fix_rules(state, blocks, coll.chunks[0], need, lazy)
     offs = [None] * len(blocks)
     passes = _engine.n_passes(jobs)
     for p in range(passes):
+        if not lazy and not any(_engine.active(acc, p) for acc, _ in state):
+            break   # nothing to read in this pass
         parts = [dask.delayed(_engine.fill, pure=True)(state, b, p, o) for b, o in zip(blocks, offs)]
         merged = _tree_sum(parts, _engine.merge_states, state)
         if p + 1 < passes:   # where each block's rows start: the effect size's subsample in the next pass
@@ -106,6 +111,22 @@ def run_jobs(jobs, coll, *, lazy=True):
         if p + 1 < passes:
             offs = [offs[i] for i in range(len(blocks))]
     return state
+
+
+def _fix_rules(state, blocks, chunks, need, lazy):
+    """The jobs with their pilot rules fixed from the first `need` rows (the blocks read in order)."""
+    head, seen = None, 0.0
+    for block, size in zip(blocks, chunks):
+        if lazy:   # a chain of small tasks; with known chunk sizes it stops at the block that fills the head
+            head = dask.delayed(_engine.head_rows, pure=True)(head, block, need)
+            seen += size   # NaN (unknown sizes): the chain runs over every block
+            if seen >= need:
+                break
+        else:
+            head = _engine.head_rows(head, dask.compute(block)[0], need)
+            if head.shape[0] >= need:
+                break
+    return (dask.delayed(_engine.fix_rules, pure=True) if lazy else _engine.fix_rules)(state, head)
 
 
 def _result_of(done):

@@ -25,6 +25,8 @@ def _run(acc, X, edges, *, tree=False, offsets=True):
 
     parts = [X[a:b] for a, b in zip(edges[:-1], edges[1:])]
     offs = [None] * len(parts)
+    if tree and engine.pilot_rows([(acc, None)]):   # the rule from the data's first rows, as the engines do
+        acc = engine.fix_rules([(acc, None)], X[:engine.pilot_rows([(acc, None)])])[0][0]
     for p in range(acc.passes):
         if p:
             acc.next_pass()

@@ -69,6 +69,11 @@ class Accumulator:
         val = self._sums["n_nan"].astype(np.int64)
         return int(val) if val.ndim == 0 else (int(val[0]) if self._one_d else val)
 
+    @property
+    def needs_data(self) -> bool:
+        """False when the current pass has nothing to do: the batches need not be fed again."""
+        return True
+
     def next_pass(self):
         """Finish pass 1 (merge every worker's state into this one first); start pass 2.
 
@@ -220,7 +225,7 @@ class Accumulator:
                 self._sub = None
         if self._pass == 0 and other._stats is not None:
             self._stats = other._stats if self._stats is None else merge_moments(self._stats, other._stats)
-        if self._pass == self.passes - 1 and other._sums is not None:
+        if other._sums is not None:   # the passes that compute sums (the last; pass 1 of the sliced pilot mode)
             self._sums = other._sums if self._sums is None else self._merge_sums(self._sums, other._sums)
         return self
 
@@ -354,6 +359,8 @@ def accumulate(acc, batches):
     for p in range(acc.passes):
         if p:
             acc.next_pass()
+            if not acc.needs_data:
+                continue
         for batch in (batches() if callable(batches) else batches):
             acc.update(batch)
     return acc.result()

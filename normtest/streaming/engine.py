@@ -18,7 +18,35 @@ def n_passes(jobs) -> int:
 
 
 def active(acc, p):
-    return acc._pass == p and p < acc.passes
+    """Whether `acc` reads the data in pass `p` (a pass with nothing to do is skipped)."""
+    return acc._pass == p and p < acc.passes and acc.needs_data
+
+
+def pilot_rows(jobs) -> int:
+    """How many of the data's first rows the jobs need (:meth:`SlicedEppsPulley.fix_rule`) before pass 1."""
+    return max((getattr(acc, "pilot_rows", 0) for acc, _ in jobs), default=0)
+
+
+def head_rows(head, block, need):
+    """The first `need` rows of the data: `head` (rows so far, or None) extended by the next `block`."""
+    block = np.asarray(block)
+    if head is not None and head.shape[0] >= need:
+        return head
+    rows = block[: need - (0 if head is None else head.shape[0])]
+    return rows if head is None else np.concatenate([head, rows])
+
+
+def fix_rules(jobs, head):
+    """The jobs with their rules sized from the data's first rows `head` (copies; see :func:`pilot_rows`)."""
+    import copy
+
+    out = []
+    for acc, cols in jobs:
+        if getattr(acc, "pilot_rows", 0):
+            acc = copy.copy(acc)
+            acc.fix_rule(head if cols is None else head[cols])
+        out.append((acc, cols))
+    return out
 
 
 def fill(jobs, part, p, offsets=None):
