@@ -73,8 +73,21 @@ def _frame_array(ddf, name):
         raise TypeError(f"`{name}` must have numeric columns only. Got non-numeric column(s) {bad[:5]!r} "
                         "instead.")
     plain = all(isinstance(t, np.dtype) for t in ddf.dtypes)   # nullable dtypes: NA becomes NaN
-    arr = (ddf if plain else ddf.astype(np.float64)).to_dask_array()
+    arr = (ddf if plain else ddf.astype(np.float64)).to_dask_array(lengths=_known_lengths(ddf))
     return [str(c) for c in ddf.columns], arr.rechunk({1: -1})
+
+
+def _known_lengths(ddf):
+    """The partitions' row counts where dask knows them without reading the data (dask-expr takes
+    them from Parquet metadata), else None."""
+    get = getattr(getattr(ddf, "expr", None), "_get_lengths", None)
+    try:
+        lengths = get() if get is not None else None
+    except Exception:   # noqa: BLE001 - a private hook: any failure means "unknown"
+        return None
+    if lengths is None or len(lengths) != ddf.npartitions:
+        return None
+    return [int(v) for v in lengths]
 
 
 def _is_frame(x):
@@ -96,6 +109,10 @@ def run_jobs(jobs, coll, *, lazy=True):
     if need:   # the "auto" rule of standardize=False comes from the data's first rows, in block order
         state = _fix_rules(state, blocks, coll.chunks[0], need, lazy)
     offs = [None] * len(blocks)
+    sizes = coll.chunks[0]
+    if need and not any(np.isnan(sizes)):   # rows known: pass 1 takes the effect's rows too (by block offsets)
+        starts = np.concatenate([[0.0], np.cumsum(sizes)[:-1]])
+        offs = [[np.array([o])] * len(jobs) for o in starts]
     passes = _engine.n_passes(jobs)
     for p in range(passes):
         if not lazy and not any(_engine.active(acc, p) for acc, _ in state):
@@ -115,6 +132,7 @@ def run_jobs(jobs, coll, *, lazy=True):
 
 def _fix_rules(state, blocks, chunks, need, lazy):
     """The jobs with their pilot rules fixed from the first `need` rows (the blocks read in order)."""
+    n_rows = None if any(np.isnan(chunks)) else int(sum(chunks))
     head, seen = None, 0.0
     for block, size in zip(blocks, chunks):
         if lazy:   # a chain of small tasks; with known chunk sizes it stops at the block that fills the head
@@ -126,7 +144,7 @@ def _fix_rules(state, blocks, chunks, need, lazy):
             head = _engine.head_rows(head, dask.compute(block)[0], need)
             if head.shape[0] >= need:
                 break
-    return (dask.delayed(_engine.fix_rules, pure=True) if lazy else _engine.fix_rules)(state, head)
+    return (dask.delayed(_engine.fix_rules, pure=True) if lazy else _engine.fix_rules)(state, head, n_rows)
 
 
 def _result_of(done):

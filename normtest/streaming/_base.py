@@ -216,7 +216,7 @@ class Accumulator:
             raise ValueError("`other` was planned from other pass-1 statistics; spawn both from one accumulator.")
         if other._columns is not None and self._columns is None:
             self._columns = other._columns
-        if self._pass == self.passes - 1 and other._sums is not None:
+        if other._sums is not None:   # a pass that sums also carries the effect's rows
             if self._sums is None:
                 self._sub = other._sub
             elif self._sub is not None and other._sub is not None:
@@ -318,7 +318,8 @@ class Accumulator:
                 raise TypeError(f"`batch` must have numeric columns only. Got non-numeric column(s) "
                                 f"{bad[:5]!r} instead.")
             columns = [str(c) for c in batch.columns]
-            batch = batch.to_numpy(dtype=np.float64, na_value=np.nan)
+            single = len(batch.columns) > 0 and all(batch[c].dtype == np.float32 for c in batch.columns)
+            batch = batch.to_numpy(dtype=np.float32 if single else np.float64, na_value=np.nan)
         x = as_float_sample(batch, "batch", dtype=None)   # float32 stays float32 (the kernels read it)
         if x.ndim > 2:
             raise ValueError(f"`batch` must be 1-d (rows,) or 2-d (rows, columns). Got shape {x.shape} instead.")

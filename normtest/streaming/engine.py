@@ -36,15 +36,18 @@ def head_rows(head, block, need):
     return rows if head is None else np.concatenate([head, rows])
 
 
-def fix_rules(jobs, head):
-    """The jobs with their rules sized from the data's first rows `head` (copies; see :func:`pilot_rows`)."""
+def fix_rules(jobs, head, n_rows=None):
+    """The jobs with their rules sized from the data's first rows `head` (copies; see :func:`pilot_rows`).
+
+    `n_rows`: the data's row count where known beforehand (then pass 1 also takes the effect's rows).
+    """
     import copy
 
     out = []
     for acc, cols in jobs:
         if getattr(acc, "pilot_rows", 0):
             acc = copy.copy(acc)
-            acc.fix_rule(head if cols is None else head[cols])
+            acc.fix_rule(head if cols is None else head[cols], n_rows=n_rows)
         out.append((acc, cols))
     return out
 

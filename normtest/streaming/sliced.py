@@ -126,7 +126,7 @@ class SlicedEppsPulley(Accumulator):
         """Rows of the data's head :meth:`fix_rule` wants before copies are spawned (0: none)."""
         return _PILOT_ROWS if self._pilot and self._pass == 0 and self._plan is None else 0
 
-    def fix_rule(self, head):
+    def fix_rule(self, head, n_rows=None):
         """Size the ``"auto"`` rule (``standardize=False``) from the data's first rows, before pass 1.
 
         `head`: the first :attr:`pilot_rows` rows of the data in order (all of them if there are
@@ -136,6 +136,12 @@ class SlicedEppsPulley(Accumulator):
         rows, extrapolated to ``1e10`` rows as the maximum of Gaussian values grows (the
         in-memory function's pilot); pass 1 records the true maximum, and where it is exceeded
         pass 2 computes the sums again under the rule of the true maximum.
+
+        `n_rows`: the number of rows of the data, where known beforehand (a dask array's
+        chunks, Parquet metadata). Pass 1 then also collects the effect size's row subsample
+        (copies need :meth:`spawn` ``(offset=...)``, their first row's index), and when the
+        data have exactly that many rows and no NaN, pass 2 has nothing to do
+        (:attr:`needs_data` is False): one read of the data in all.
         """
         from ..ecf._stream import _pilot_spread
 
@@ -148,7 +154,9 @@ class SlicedEppsPulley(Accumulator):
         ok = x[~np.isnan(x).any(axis=1)].astype(np.float64)
         A = self._directions(self._width)[0]
         spread = _pilot_spread(ok, A, None, np.inf, n=None if complete else _PILOT_N) if ok.shape[0] else 1.0
-        self._plan = {"B": A, "offset": None, "spread": np.array(float(spread) if spread > 0 else 1.0)}
+        self._plan = {"B": A, "offset": None, "spread": np.array(float(spread) if spread > 0 else 1.0),
+                      "n_rows": np.array(-1.0 if n_rows is None else float(n_rows))}
+        self._start_sample(np.zeros(1))
 
     def _flush_head(self):
         """In-process pilot: fix the rule from the batches buffered so far, then sum them."""
@@ -165,22 +173,33 @@ class SlicedEppsPulley(Accumulator):
                                "in order before spawning copies.")
         new = super().spawn(offset)
         new._head = []
+        if offset is not None and self._pilot and self._pass == 0:   # the effect's rows in pass 1 (n_rows known)
+            new._start_sample(np.array(offset, dtype=np.float64).reshape(-1))
         return new
 
     @property
     def needs_data(self) -> bool:
         if self._pilot and self._pass == 1 and not bool(self._plan["redo"]):
-            return self._sub is not None   # the guess held: pass 2 only collects the effect's rows
+            # the guess held: pass 2 only collects the effect's rows, unless pass 1 did (n_rows known)
+            return self._sub is not None and not bool(self._plan["early"])
         return True
 
     def next_pass(self):
+        early = None
         if self._pilot and self._pass == 0:
             self._flush_head()
             if self._sums is None:
                 raise ValueError(f"{self._name}: no batch was seen in pass 1; `update` it with the data first.")
+            n = int(self._stats["cnt"][0])
+            if (self._sub is not None and int(self._plan["n_rows"]) == n and not int(self._stats["n_nan"])
+                    and self._sample_of([n]) is not None):
+                early = self._sub   # pass 1 collected the effect's rows (n_rows known and right)
         super().next_pass()
         if self._pilot:   # the pass-1 sums live in the plan now; pass 2 adds only counts (and the effect's rows)
             self._sums = None
+            if early is not None and not bool(self._plan["redo"]):
+                self._sub, self._row0 = early, None
+                self._plan["early"] = np.array(True)
 
     def _directions(self, D):
         """(A, source, generator after the draw): the same on every copy."""
@@ -208,7 +227,7 @@ class SlicedEppsPulley(Accumulator):
             top = float(su["zmax"].max(initial=0.0))
             if top > spread:   # the first rows' guess missed the extremes: all sums again, rule of the true max
                 return {"B": A, "offset": None, "spread": np.array(top), "redo": np.array(True)}
-            return {"B": A, "offset": None, "spread": np.array(spread), "redo": np.array(False),
+            return {"B": A, "offset": None, "spread": np.array(spread), "redo": np.array(False), "early": np.array(False),
                     **{"sums_" + k: su[k] for k in ("C", "S", "n", "n_nan")}}
         spread = float(st["max_norm"])
         if not self.standardize:
@@ -232,6 +251,11 @@ class SlicedEppsPulley(Accumulator):
     _row_wise = True
 
     def _sample_step(self):
+        if self._pilot and self._pass == 0:   # pass 1 samples only when the row count is known beforehand
+            n = -1 if self._plan is None else int(self._plan.get("n_rows", -1))
+            if n < 0 or self.reduction != "mean" or self._rule_of(self._plan).scale != "henze":
+                return None
+            return max(1, n // 5000)
         if self.passes != 2 or self.reduction != "mean" or self._rule_of(self._plan).scale != "henze":
             return None
         return max(1, int(self._stats["cnt"][0]) // 5000)
@@ -270,8 +294,7 @@ class SlicedEppsPulley(Accumulator):
         zmax = np.zeros(M) if self._pilot and self._pass == 0 else None
         if xs.shape[0]:
             C, S = _projected_sums(xs, self._plan["B"], rule, offset=self._plan["offset"], zmax=zmax)
-            if self._pass == self.passes - 1:
-                self._sample(xs, None)
+            self._sample(xs, None)
         else:
             C, S = np.zeros((M, K)), np.zeros((M, K))
         part = {"C": C, "S": S, "n": np.array(float(xs.shape[0])), "n_nan": np.array(n_nan)}
