@@ -107,7 +107,7 @@ def run_jobs(jobs, coll, *, lazy=True):
     need = _engine.pilot_rows(jobs)
     state = dask.delayed(jobs, traverse=False) if lazy else jobs
     if need:   # the "auto" rule of standardize=False comes from the data's first rows, in block order
-        state = _fix_rules(state, blocks, coll.chunks[0], need, lazy)
+        state = _fix_rules(state, blocks, coll, need, lazy)
     offs = [None] * len(blocks)
     sizes = coll.chunks[0]
     if need and not any(np.isnan(sizes)):   # rows known: pass 1 takes the effect's rows too (by block offsets)
@@ -130,18 +130,19 @@ def run_jobs(jobs, coll, *, lazy=True):
     return state
 
 
-def _fix_rules(state, blocks, chunks, need, lazy):
+def _fix_rules(state, blocks, coll, need, lazy):
     """The jobs with their pilot rules fixed from the first `need` rows (the blocks read in order)."""
+    chunks = coll.chunks[0]
     n_rows = None if any(np.isnan(chunks)) else int(sum(chunks))
     head, seen = None, 0.0
-    for block, size in zip(blocks, chunks):
+    for i, (block, size) in enumerate(zip(blocks, chunks)):
         if lazy:   # a chain of small tasks; with known chunk sizes it stops at the block that fills the head
             head = dask.delayed(_engine.head_rows, pure=True)(head, block, need)
             seen += size   # NaN (unknown sizes): the chain runs over every block
             if seen >= need:
                 break
-        else:
-            head = _engine.head_rows(head, dask.compute(block)[0], need)
+        else:   # block i alone (its own graph: nothing else is read)
+            head = _engine.head_rows(head, coll.blocks[i].compute(), need)
             if head.shape[0] >= need:
                 break
     return (dask.delayed(_engine.fix_rules, pure=True) if lazy else _engine.fix_rules)(state, head, n_rows)
