@@ -45,10 +45,18 @@ class SlicedEppsPulley(Accumulator):
     Notes
     -----
     ``passes`` is 1 for ``standardize=False`` with a fixed rule (``"lejepa"``,
-    ``"paper"``, ``"gauss-hermite"``, custom). Otherwise pass 1 merges the
+    ``"paper"``, ``"gauss-hermite"``, custom). With ``standardize=False`` and
+    ``"auto"`` (the default) the rule is sized from the data's first 2048 rows
+    (:meth:`fix_rule`; fed in-process the accumulator takes them itself) and
+    pass 1 computes the ECF sums and the largest ``|projection|``; pass 2 only
+    counts the rows and takes the effect's row subsample, or sums everything
+    again under the rule of the true maximum where the first rows' guess was
+    exceeded. Where pass 1 could take the subsample too (the row count given to
+    :meth:`fix_rule`), :attr:`needs_data` is False after :meth:`next_pass` and
+    pass 2 is skipped. With ``standardize=True`` pass 1 merges the
     count, mean and co-moment matrix (Chan, Golub & LeVeque), the
     per-coordinate range and the largest row norm; pass 2 adds the ECF sums
-    of the (whitened) projections. With ``standardize=True`` and ``"auto"``
+    of the whitened projections. With ``standardize=True`` and ``"auto"``
     the rule is sized from a bound on the whitened row norms (the smaller of
     ``||W||_2 (max ||x|| + ||mean||)`` and the bounding-box bound), which can
     exceed the in-memory function's exact maximum: more nodes, the same
@@ -60,7 +68,8 @@ class SlicedEppsPulley(Accumulator):
     they are None.
 
     Batches are projected in float64 whatever their dtype, so the result does
-    not depend on how the rows are cut (to about 1e-13). The in-memory function
+    not depend on how the rows are cut (to about 1e-13): OpenBLAS's float32
+    product rounds a row differently by its position in the block (measured). The in-memory function
     keeps float32 input in float32 for the projection, whose rounding depends
     on the BLAS blocking; for float32 data the two agree to about 1e-7.
 

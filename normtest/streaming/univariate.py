@@ -159,7 +159,7 @@ class EppsPulley(Accumulator):
             if x.shape[0] and bool(np.all(pl["p"] >= 2.0**-1021)):
                 # fused: the kernel standardises each value as it reads it (float32 stays float32)
                 aff = (1.0 / pl["p"], pl["hi"], pl["lo"], 1.0 / pl["scale"])
-                ecf_sums_rows(x.T, rule.nodes, step=rule.lattice_step, out=(C, S), affine=aff)
+                ecf_sums_rows(_placed_rows(x), rule.nodes, step=rule.lattice_step, out=(C, S), affine=aff)
             elif x.shape[0]:
                 ecf_sums(np.ascontiguousarray(standard(x)), rule.nodes, step=rule.lattice_step, out=(C, S))
         else:
@@ -233,3 +233,22 @@ class EppsPulley(Accumulator):
                                   quadrature=quad, pvalue_se=None if se is None else out(se), axis=0,
                                   effect=out(eff[0]), effect_ci=(out(eff[1]), out(eff[2])),
                                   nan_policy=self.nan_policy)
+
+
+def _placed_rows(x):
+    """``x.T`` as a C-contiguous copy starting on a 64-byte boundary, with slack after it.
+
+    The ECF kernel reads a C-contiguous copy of the columns either way. A plain
+    copy lands wherever the allocator puts it, and the build numba caches on disk
+    was measured to round the last bit of a sum differently for a few per cent of
+    those placements (``benchmarks/kernel_placement.py``: 7-36 of 400 calls
+    with the same input); a copy in a buffer placed like this gave 400 of 400
+    identical sums in every run. The cause inside the compiled kernel is not
+    known; this keeps reruns on dask workers bit-identical.
+    """
+    raw = np.empty(x.size + 64 // x.itemsize * 2, dtype=x.dtype)
+    start = (-raw.ctypes.data % 64) // x.itemsize
+    out = raw[start:start + x.size].reshape(x.shape[1], x.shape[0])
+    out[...] = x.T
+    return out
+
