@@ -10,6 +10,8 @@ result does not depend on scheduling) and hands the merged states to
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 
@@ -58,6 +60,7 @@ def fill(jobs, part, p, offsets=None):
     `offsets`: per job, the non-NaN rows (values per column) before this partition, from
     :func:`offsets` (the effect size's subsample needs them in the last of two passes).
     """
+    release_arrow_memory()
     out = []
     for k, (acc, cols) in enumerate(jobs):
         if not active(acc, p):
@@ -112,3 +115,19 @@ def advance(jobs, states, p):
 def name_columns(acc, names):
     """Record the column names the engine's arrays lost (``result.columns`` of the sliced test)."""
     acc._columns = list(names)
+
+
+def release_arrow_memory():
+    """Hand the memory pyarrow's pool keeps after a Parquet decode back to the OS, where pyarrow is loaded.
+
+    Its allocator (mimalloc or jemalloc) keeps freed pages: measured ~300 MB resident after decoding
+    one 77 MB file of 128 float32 columns, which a dask worker counts against its memory limit (and
+    spills or pauses for). ``release_unused`` returns them (529 -> 236 MB there).
+    """
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        try:
+            pa.default_memory_pool().release_unused()
+        except Exception:  # noqa: BLE001 - an older pyarrow or another pool: nothing to release
+            pass
+
