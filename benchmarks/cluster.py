@@ -331,8 +331,11 @@ def main(argv=None):
     if "1d" in cases or "sliced" in cases or "merging" in cases:
         from dask.distributed import Client, LocalCluster
 
+        # one core per worker process: dask's nanny pins OpenMP and BLAS to one thread, and numba's
+        # kernels are pinned too (else each worker's parallel kernels spin on both cores)
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB",
-                          dashboard_address=":0") as cluster, Client(cluster) as client:
+                          dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"}) as cluster, \
+                Client(cluster) as client:
             t0 = time.perf_counter()
             client.run(warm_up)   # numba kernels: loaded from the on-disk cache when it is there
             out["worker_warm_up_s"] = time.perf_counter() - t0
