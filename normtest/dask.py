@@ -141,8 +141,10 @@ def _fix_rules(state, blocks, coll, need, lazy):
             seen += size   # NaN (unknown sizes): the chain runs over every block
             if seen >= need:
                 break
-        else:   # block i alone (its own graph: nothing else is read)
-            head = _engine.head_rows(head, coll.blocks[i].compute(), need)
+        else:   # block i alone (its own graph: nothing else is read), cut on the worker
+            got = 0 if head is None else head.shape[0]
+            one = coll.blocks[i] if np.isnan(size) else coll.blocks[i][:need - got]   # unknown size: no slicing
+            head = _engine.head_rows(head, one.compute(), need)
             if head.shape[0] >= need:
                 break
     return (dask.delayed(_engine.fix_rules, pure=True) if lazy else _engine.fix_rules)(state, head, n_rows)

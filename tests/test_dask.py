@@ -122,6 +122,13 @@ def test_sliced_default_reads_the_blocks_once_when_their_sizes_are_known(rng, tm
     assert lengths is None or lengths == [2500, 2500, 2500]
     got = ntd.sliced_epps_pulley(ddf, n_slices=12, rng=9, lazy=False)
     np.testing.assert_allclose([got.statistic, got.effect], [ref.statistic, ref.effect], rtol=1e-9)
+    # unknown block sizes: the head block is read whole, the effect's rows come in a light second pass
+    unknown = dd.from_pandas(pd.DataFrame(X), npartitions=4).to_dask_array()
+    assert np.isnan(unknown.chunks[0][0])
+    for lazy in (False, True):
+        got = ntd.sliced_epps_pulley(unknown, n_slices=12, rng=9, lazy=lazy)
+        got = got.compute() if lazy else got
+        np.testing.assert_allclose([got.statistic, got.effect], [ref.statistic, ref.effect], rtol=1e-9)
 
 
 def _frame(rng, n=3000):
