@@ -145,7 +145,7 @@ class EppsPulley(Accumulator):
             part = dict(column_moments(x, mask), n_nan=n_nan)
             self._stats = part if self._stats is None else merge_moments(self._stats, part)
             return
-        from ..ecf._kernels import ecf_sums, ecf_sums_rows
+        from ..ecf._kernels import ecf_sums_rows
 
         rule = self._rule_of(self._plan)
         m, K = x.shape[1], rule.nodes.size
@@ -161,14 +161,14 @@ class EppsPulley(Accumulator):
                 aff = (1.0 / pl["p"], pl["hi"], pl["lo"], 1.0 / pl["scale"])
                 ecf_sums_rows(_placed_rows(x), rule.nodes, step=rule.lattice_step, out=(C, S), affine=aff)
             elif x.shape[0]:
-                ecf_sums(np.ascontiguousarray(standard(x)), rule.nodes, step=rule.lattice_step, out=(C, S))
+                ecf_sums_rows(_placed_rows(standard(x)), rule.nodes, step=rule.lattice_step, out=(C, S))
         else:
             y = standard(x)
             for j in range(m):
                 col = y[~mask[:, j], j]
                 if col.size:
-                    ecf_sums(np.ascontiguousarray(col[:, None]), rule.nodes, step=rule.lattice_step,
-                             out=(C[j:j + 1], S[j:j + 1]))
+                    ecf_sums_rows(_placed_rows(col[:, None]), rule.nodes, step=rule.lattice_step,
+                                  out=(C[j:j + 1], S[j:j + 1]))
         self._sample(x, ~mask if mask.any() else None, standard)
         part = {"C": C, "S": S, "n": (~mask).sum(axis=0).astype(np.float64), "n_nan": n_nan}
         self._sums = part if self._sums is None else self._merge_sums(self._sums, part)
