@@ -24,8 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 def main(calls=400):
     import normtest.streaming.univariate as uni
-    from normtest.streaming import EppsPulley
-    from normtest.streaming import engine
+    from normtest.streaming import EppsPulley, engine
 
     X = np.random.default_rng(5).standard_normal((4000, 4))
     blocks = np.array_split(X, 4)

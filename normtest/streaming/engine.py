@@ -128,6 +128,6 @@ def release_arrow_memory():
     if pa is not None:
         try:
             pa.default_memory_pool().release_unused()
-        except Exception:  # noqa: BLE001 - an older pyarrow or another pool: nothing to release
+        except Exception:  # noqa: BLE001, S110 - an older pyarrow or another pool: nothing to release
             pass
 

@@ -15,10 +15,10 @@ from .._validate import (
     check_nan_policy,
     resolve_rng,
 )
-from ..null import check_method
-from ..ecf.rules import auto_rule, check_quadrature
-from ._base import Accumulator
 from ..ecf._stream import _PILOT_ROWS
+from ..ecf.rules import auto_rule, check_quadrature
+from ..null import check_method
+from ._base import Accumulator
 from ._moments import column_moments, merge_moments, scaled_moments
 
 _PILOT_N = 1e10   # rows the first-rows pilot of the "auto" rule is extrapolated to (see fix_rule)
@@ -69,9 +69,10 @@ class SlicedEppsPulley(Accumulator):
 
     Batches are projected in float64 whatever their dtype, so the result does
     not depend on how the rows are cut (to about 1e-13): OpenBLAS's float32
-    product rounds a row differently by its position in the block (measured). The in-memory function
-    keeps float32 input in float32 for the projection, whose rounding depends
-    on the BLAS blocking; for float32 data the two agree to about 1e-7.
+    product rounds a row differently by its position in the block (measured).
+    The in-memory function keeps float32 input in float32 for the projection,
+    whose rounding depends on the BLAS blocking; for float32 data the two agree
+    to about 1e-7.
 
     Examples
     --------
@@ -236,8 +237,8 @@ class SlicedEppsPulley(Accumulator):
             top = float(su["zmax"].max(initial=0.0))
             if top > spread:   # the first rows' guess missed the extremes: all sums again, rule of the true max
                 return {"B": A, "offset": None, "spread": np.array(top), "redo": np.array(True)}
-            return {"B": A, "offset": None, "spread": np.array(spread), "redo": np.array(False), "early": np.array(False),
-                    **{"sums_" + k: su[k] for k in ("C", "S", "n", "n_nan")}}
+            return {"B": A, "offset": None, "spread": np.array(spread), "redo": np.array(False),
+                    "early": np.array(False), **{"sums_" + k: su[k] for k in ("C", "S", "n", "n_nan")}}
         spread = float(st["max_norm"])
         if not self.standardize:
             return {"B": A, "offset": None, "spread": np.array(spread)}
