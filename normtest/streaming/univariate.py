@@ -238,13 +238,13 @@ class EppsPulley(Accumulator):
 def _placed_rows(x):
     """``x.T`` as a C-contiguous copy starting on a 64-byte boundary, with slack after it.
 
-    The ECF kernel reads a C-contiguous copy of the columns either way. A plain
-    copy lands wherever the allocator puts it, and the build numba caches on disk
-    was measured to round the last bit of a sum differently for a few per cent of
-    those placements (``benchmarks/kernel_placement.py``: 7-36 of 400 calls
-    with the same input); a copy in a buffer placed like this gave 400 of 400
-    identical sums in every run. The cause inside the compiled kernel is not
-    known; this keeps reruns on dask workers bit-identical.
+    The ECF kernel reads a C-contiguous copy of the columns either way. With a plain
+    copy, the build numba caches on disk rounds the last bit of a sum differently in
+    a few per cent of calls with the same input, depending on the heap's state
+    (``benchmarks/kernel_placement.py``: 7-36 of 400 calls); the cause is the
+    per-task scratch the driver allocates inside its task loop (allocated before
+    the loop: 0 of 400). Until the kernel does that, a copy placed like this gave
+    0 of 400 in every run: reruns on dask workers stay bit-identical.
     """
     raw = np.empty(x.size + 64 // x.itemsize * 2, dtype=x.dtype)
     start = (-raw.ctypes.data % 64) // x.itemsize
