@@ -33,8 +33,11 @@ def _scratch_first_driver():
     from numba import njit
 
     from normtest._numba import FASTMATH
+    from normtest.ecf import _kernels, _sincos
     from normtest.ecf._kernels import _ROW_BLOCK
     from normtest.ecf._sincos import TILE, task_sums
+
+    rows = getattr(_kernels, "BUF_ROWS", getattr(_sincos, "BUF_ROWS", 5))   # the scratch's rows
 
     @njit(nogil=True, cache=True, fastmath=FASTMATH)
     def by_block(X, aff, nodes, step, use_step, C, S, Z):
@@ -44,7 +47,7 @@ def _scratch_first_driver():
         partC = np.zeros((nb, m, K))
         partS = np.zeros((nb, m, K))
         partZ = np.zeros((nb, m), dtype=np.int64)
-        bufs = np.empty((nb * m, 5, TILE))
+        bufs = np.empty((nb * m, rows, TILE))
         for task in range(nb * m):
             b = task // m
             j = task - b * m
