@@ -86,6 +86,14 @@ def warm_up():
     return True
 
 
+def arrow_pool_mb():
+    """(peak, now) MB of pyarrow's default memory pool in this process (Parquet decode buffers)."""
+    import pyarrow as pa
+
+    pool = pa.default_memory_pool()
+    return pool.max_memory() / 2**20, pool.bytes_allocated() / 2**20, pool.backend_name
+
+
 def cluster_peaks(client):
     workers = client.run(peak_rss_mb)
     # the LocalCluster's scheduler lives in this (the client's) process
@@ -160,23 +168,59 @@ def case_sliced(client, path, n_rows, n_slices):
     t0 = time.perf_counter()
     res = normtest.dask.sliced_epps_pulley(ddf, n_slices=n_slices, rng=0, lazy=False)
     wall = time.perf_counter() - t0
-    # the chunked in-memory reference: the accumulator fed file by file in this process
+    # the chunked in-memory reference: the accumulator fed file by file in this process, with the
+    # rule from the first rows and the row count from the Parquet metadata, as the engine does
     files = sorted(glob.glob(os.path.join(path, "*.parquet")))
     t0 = time.perf_counter()
     acc = SlicedEppsPulley(n_slices=n_slices, rng=0)
+    head = pq.read_table(files[0]).to_pandas()
+    acc.fix_rule(head.iloc[:acc.pilot_rows], n_rows=sum(pq.ParquetFile(f).metadata.num_rows for f in files))
+    reads = 0
     for p in range(acc.passes):
         if p:
             acc.next_pass()
+            if not acc.needs_data:
+                break
+        reads += 1
         for f in files:
             acc.update(pq.read_table(f).to_pandas())
     ref = acc.result()
     in_process = time.perf_counter() - t0
+    floor = sliced_floor(files[0], acc, read_once / len(files) * 2)
     return {"rows": n_rows, "dim": 128, "n_slices": n_slices, "wall_s": wall, "read_once_s": read_once,
             "ratio_to_read": wall / read_once, "in_process_s": in_process, "ratio_to_in_process": wall / in_process,
-            "statistic": float(res.statistic),
+            "in_process_reads": reads, "nodes": int(res.quadrature["n_nodes"]), "redo": bool(acc._plan["redo"]),
+            "floor": floor, "statistic": float(res.statistic),
             "reference": float(ref.statistic),
             "rel_diff": abs(float(res.statistic) - float(ref.statistic)) / abs(float(ref.statistic)),
-            "peak_rss_mb": cluster_peaks(client)}
+            "peak_rss_mb": cluster_peaks(client), "worker_arrow_pool_mb": list(client.run(arrow_pool_mb).values())}
+
+
+def sliced_floor(file, acc, read_per_file_worker):
+    """The least time the sliced case can take on 2 workers, per file: its read plus the float64
+    projection (GEMM) and the ECF kernel at the run's rule, measured on one file in this process
+    (single-threaded BLAS and kernel, like a worker). Returns the parts and the floor ratio."""
+    import pyarrow.parquet as pq
+    from _timing import median_time
+    from threadpoolctl import threadpool_limits
+
+    from normtest.ecf._kernels import ecf_sums_rows
+
+    X = pq.read_table(file).to_pandas().to_numpy()
+    B = acc._plan["B"]
+    rule = acc._rule_of(acc._plan)
+    Bt = np.ascontiguousarray(B.T)
+    tiles = [X[lo:lo + 16384].astype(np.float64) for lo in range(0, X.shape[0], 16384)]
+    with threadpool_limits(1):
+        t_gemm = median_time(lambda: [np.matmul(Bt, t.T) for t in tiles], 3)
+        P = np.matmul(Bt, tiles[0].T)
+        t_ecf = median_time(lambda: ecf_sums_rows(P, rule.nodes, rule.lattice_step, serial=True), 3) * len(tiles)
+    flops = 2.0 * X.shape[0] * X.shape[1] * B.shape[1]
+    per_value_node = t_ecf / (len(tiles) * P.shape[1] * B.shape[1] * rule.nodes.size)
+    ratio = 1.0 + (t_gemm + t_ecf) / read_per_file_worker
+    return {"gemm_s_per_file": t_gemm, "gemm_gflops": flops / t_gemm / 1e9, "ecf_s_per_file": t_ecf,
+            "ecf_ns_per_value_node": per_value_node * 1e9, "read_s_per_file_per_worker": read_per_file_worker,
+            "nodes": int(rule.nodes.size), "floor_ratio": ratio}
 
 
 def case_merging(path, n_slices, max_files=10):
@@ -238,8 +282,14 @@ def issue_table(out):
         c = out["sliced"]
         case = f"sliced EP ({c['rows']:.3g}, {c['dim']}) float32 Parquet, {c['n_slices']} slices"
         goal = "within 2x the time of reading the files once; same statistic as a chunked in-memory run to 1e-9"
+        f = c["floor"]
         got = (f"{c['wall_s']:.1f} s vs {c['read_once_s']:.1f} s read once ({c['ratio_to_read']:.1f}x); "
-               f"{c['ratio_to_in_process']:.2f}x the in-process accumulator; rel. diff {c['rel_diff']:.1e}")
+               f"{c['ratio_to_in_process']:.2f}x the in-process accumulator; rel. diff {c['rel_diff']:.1e}; "
+               f"{c['nodes']} nodes; floor {f['floor_ratio']:.1f}x (per file and worker: read "
+               f"{f['read_s_per_file_per_worker'] * 1e3:.0f} ms + GEMM {f['gemm_s_per_file'] * 1e3:.0f} ms at "
+               f"{f['gemm_gflops']:.0f} GFLOP/s + ECF {f['ecf_s_per_file'] * 1e3:.0f} ms at "
+               f"{f['ecf_ns_per_value_node']:.3f} ns/value/node); peak MB: "
+               + ", ".join(f"{k} {v:.0f}" for k, v in c["peak_rss_mb"].items()))
         rows.append((case, goal, got))
     if "spark" in out:
         c = out["spark"]
@@ -281,8 +331,11 @@ def main(argv=None):
     if "1d" in cases or "sliced" in cases or "merging" in cases:
         from dask.distributed import Client, LocalCluster
 
+        # one core per worker process: dask's nanny pins OpenMP and BLAS to one thread, and numba's
+        # kernels are pinned too (else each worker's parallel kernels spin on both cores)
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB",
-                          dashboard_address=":0") as cluster, Client(cluster) as client:
+                          dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"}) as cluster, \
+                Client(cluster) as client:
             t0 = time.perf_counter()
             client.run(warm_up)   # numba kernels: loaded from the on-disk cache when it is there
             out["worker_warm_up_s"] = time.perf_counter() - t0

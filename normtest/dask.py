@@ -73,8 +73,21 @@ def _frame_array(ddf, name):
         raise TypeError(f"`{name}` must have numeric columns only. Got non-numeric column(s) {bad[:5]!r} "
                         "instead.")
     plain = all(isinstance(t, np.dtype) for t in ddf.dtypes)   # nullable dtypes: NA becomes NaN
-    arr = (ddf if plain else ddf.astype(np.float64)).to_dask_array()
+    arr = (ddf if plain else ddf.astype(np.float64)).to_dask_array(lengths=_known_lengths(ddf))
     return [str(c) for c in ddf.columns], arr.rechunk({1: -1})
+
+
+def _known_lengths(ddf):
+    """The partitions' row counts where dask knows them without reading the data (dask-expr takes
+    them from Parquet metadata), else None."""
+    get = getattr(getattr(ddf, "expr", None), "_get_lengths", None)
+    try:
+        lengths = get() if get is not None else None
+    except Exception:   # noqa: BLE001 - a private hook: any failure means "unknown"
+        return None
+    if lengths is None or len(lengths) != ddf.npartitions:
+        return None
+    return [int(v) for v in lengths]
 
 
 def _is_frame(x):
@@ -90,11 +103,20 @@ def run_jobs(jobs, coll, *, lazy=True):
     blocks afresh (nothing is held between passes: for data larger than the
     cluster's memory); returns the jobs.
     """
-    state = dask.delayed(jobs, traverse=False) if lazy else jobs
     blocks = _blocks(coll)
+    need = _engine.pilot_rows(jobs)
+    state = dask.delayed(jobs, traverse=False) if lazy else jobs
+    if need:   # the "auto" rule of standardize=False comes from the data's first rows, in block order
+        state = _fix_rules(state, blocks, coll, need, lazy)
     offs = [None] * len(blocks)
+    sizes = coll.chunks[0]
+    if need and not any(np.isnan(sizes)):   # rows known: pass 1 takes the effect's rows too (by block offsets)
+        starts = np.concatenate([[0.0], np.cumsum(sizes)[:-1]])
+        offs = [[np.array([o])] * len(jobs) for o in starts]
     passes = _engine.n_passes(jobs)
     for p in range(passes):
+        if not lazy and not any(_engine.active(acc, p) for acc, _ in state):
+            break   # nothing to read in this pass
         parts = [dask.delayed(_engine.fill, pure=True)(state, b, p, o) for b, o in zip(blocks, offs)]
         merged = _tree_sum(parts, _engine.merge_states, state)
         if p + 1 < passes:   # where each block's rows start: the effect size's subsample in the next pass
@@ -106,6 +128,26 @@ def run_jobs(jobs, coll, *, lazy=True):
         if p + 1 < passes:
             offs = [offs[i] for i in range(len(blocks))]
     return state
+
+
+def _fix_rules(state, blocks, coll, need, lazy):
+    """The jobs with their pilot rules fixed from the first `need` rows (the blocks read in order)."""
+    chunks = coll.chunks[0]
+    n_rows = None if any(np.isnan(chunks)) else int(sum(chunks))
+    head, seen = None, 0.0
+    for i, (block, size) in enumerate(zip(blocks, chunks)):
+        if lazy:   # a chain of small tasks; with known chunk sizes it stops at the block that fills the head
+            head = dask.delayed(_engine.head_rows, pure=True)(head, block, need)
+            seen += size   # NaN (unknown sizes): the chain runs over every block
+            if seen >= need:
+                break
+        else:   # block i alone (its own graph: nothing else is read), cut on the worker
+            got = 0 if head is None else head.shape[0]
+            one = coll.blocks[i] if np.isnan(size) else coll.blocks[i][:need - got]   # unknown size: no slicing
+            head = _engine.head_rows(head, one.compute(), need)
+            if head.shape[0] >= need:
+                break
+    return (dask.delayed(_engine.fix_rules, pure=True) if lazy else _engine.fix_rules)(state, head, n_rows)
 
 
 def _result_of(done):

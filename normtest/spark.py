@@ -93,8 +93,14 @@ def run_jobs(jobs, sdf, columns):
     """
     data = sdf.select(*[F.col(c).cast("double").alias(f"c{i}") for i, c in enumerate(columns)])
     offsets = None
+    need = _engine.pilot_rows(jobs)
+    if need:   # the "auto" rule of standardize=False comes from the data's first rows, in partition order
+        head = np.array([tuple(r) for r in data.limit(need).collect()], dtype=np.float64)
+        jobs = _engine.fix_rules(jobs, head.reshape(-1, len(columns)))
     passes = _engine.n_passes(jobs)
     for p in range(passes):
+        if not any(_engine.active(acc, p) for acc, _ in jobs):
+            break   # nothing to read in this pass
         rows = data.mapInArrow(_partition_states(jobs, p, offsets), "job int, pid long, state binary").collect()
         rows = sorted(rows, key=lambda r: (r.job, r.pid))
         if p + 1 < passes:   # where each partition's rows start, for the next pass (the effect's subsample)

@@ -25,6 +25,8 @@ def _run(acc, X, edges, *, tree=False, offsets=True):
 
     parts = [X[a:b] for a, b in zip(edges[:-1], edges[1:])]
     offs = [None] * len(parts)
+    if tree and engine.pilot_rows([(acc, None)]):   # the rule from the data's first rows, as the engines do
+        acc = engine.fix_rules([(acc, None)], X[:engine.pilot_rows([(acc, None)])])[0][0]
     for p in range(acc.passes):
         if p:
             acc.next_pass()
@@ -297,3 +299,56 @@ def test_effect_size_matches_in_memory_whatever_the_batching(tree, rng):
         got = _run(SlicedEppsPulley(n_slices=12, rng=2, nan_policy="omit"), Y, [0, 5000, 11_000], tree=True,
                    offsets=False)
         assert got.effect is None and got.effect_ci is None
+
+
+def test_sliced_pilot_rule_one_read_and_redo(rng):
+    # standardize=False with "auto": the rule comes from the first 2048 rows (whatever the batching),
+    # the sums from pass 1; pass 2 is skipped where pass 1 also took the effect's rows (n known)
+    from normtest.streaming import engine
+
+    X = rng.standard_normal((9000, 6))
+    ref = normtest.sliced_epps_pulley(X, n_slices=16, rng=3)
+    edges = [0, 1, 2000, 2001, 5000, 9000]
+
+    def tree(acc, n_rows, data=X):
+        acc.fix_rule(data[:acc.pilot_rows], n_rows=n_rows)
+        starts = [np.array([e]) for e in edges[:-1]]
+        for p in range(acc.passes):
+            if p:
+                acc.next_pass()
+                if not acc.needs_data:
+                    break
+            ws = []
+            for o, a, b in zip(starts, edges, edges[1:]):
+                w = acc.spawn(offset=o)
+                w.update(data[a:b])
+                ws.append(acc.from_bytes(w.to_bytes()))
+            acc = functools.reduce(lambda u, v: u.merge(v), ws, acc.spawn())
+        return acc, acc.result()
+
+    streamed = accumulate(SlicedEppsPulley(n_slices=16, rng=3), np.array_split(X, 7))
+    for n_rows, one_read in ((9000, True), (None, False), (8999, False)):
+        acc, res = tree(SlicedEppsPulley(n_slices=16, rng=3), n_rows)
+        assert acc.needs_data is not one_read
+        assert not bool(acc._plan["redo"])
+        _close(res.statistic, ref.statistic)
+        _close(res.effect, ref.effect)
+        _close(res.statistic, streamed.statistic, rtol=1e-12)
+        assert res.quadrature == streamed.quadrature   # the same rule, from the same first rows
+    # the first rows' guess misses a far row: pass 2 sums again under the rule of the true maximum
+    Y = X.copy()
+    Y[7000] *= 12.0
+    acc, res = tree(SlicedEppsPulley(n_slices=16, rng=3), 9000, Y)
+    assert bool(acc._plan["redo"]) and acc._plan["spread"] > 30
+    _close(res.statistic, normtest.sliced_epps_pulley(Y, n_slices=16, rng=3).statistic)
+    # reduction="max" has no effect size: one pass over the data even without n
+    calls = []
+    res = accumulate(SlicedEppsPulley(n_slices=16, rng=3, reduction="max"),
+                     lambda: calls.append(1) or iter(np.array_split(X, 3)))
+    assert len(calls) == 1
+    _close(res.statistic, normtest.sliced_epps_pulley(X, n_slices=16, rng=3, reduction="max").statistic)
+    with pytest.raises(RuntimeError, match="fix_rule"):
+        SlicedEppsPulley(n_slices=16, rng=3).spawn()
+    with pytest.raises(RuntimeError, match="fix_rule"):
+        SlicedEppsPulley(n_slices=16, rng=3, quadrature="lejepa").fix_rule(X)
+    assert engine.pilot_rows([(SlicedEppsPulley(standardize=True), None)]) == 0

@@ -197,22 +197,24 @@ def _max_row_norm(X, offset=None, W=None):
 _PILOT_ROWS = 2048  # rows whose projections size the sliced "auto" rule
 
 
-def _pilot_spread(X, B, offset, bound):
+def _pilot_spread(X, B, offset, bound, n=None):
     """A spread for the sliced "auto" rule: the largest ``|projection|`` expected over all rows.
 
     The largest ``|projection|`` of an evenly strided subsample of rows, extrapolated to all
     ``n M`` values as the maximum of Gaussian values grows (``sqrt(log(2 n M))``), with a
     10% + 0.5 margin, and never above the bound ``max_j ||X_j||``. It is a guess, checked
     afterwards (:func:`_auto_sums`): the rule is exact for the data only where it holds.
+    ``n``: the rows the spread must cover when ``X`` is only the first of them (streaming).
     """
-    n, M = X.shape[0], B.shape[1]
-    step = max(1, n // _PILOT_ROWS)
+    M = B.shape[1]
+    n = X.shape[0] if n is None else n
+    step = max(1, X.shape[0] // _PILOT_ROWS)
     sub = X[::step]
     if offset is not None:
         sub = sub.astype(np.float64) - offset
     P = sub @ B.astype(sub.dtype)
     top = float(max(P.max(), -P.min())) if P.size else 0.0
-    if step == 1:
+    if n <= sub.shape[0]:
         return min(bound, top)
     grow = np.sqrt(np.log(2.0 * n * M) / np.log(2.0 * sub.shape[0] * M))
     return min(bound, 1.1 * grow * top + 0.5)

@@ -11,7 +11,11 @@ protocol, shared by every engine (:mod:`normtest.dask`, :mod:`normtest.spark`):
 - ``acc.passes`` is 1 or 2. With 2, pass 1 collects moments (counts, means,
   (co)variances merged stably, ranges or row norms for the ``"auto"`` rule);
   after it ``acc.next_pass()`` fixes the standardisation and the rule, and the
-  batches are fed again for the ECF sums;
+  batches are fed again for the ECF sums (unless ``acc.needs_data`` is False:
+  nothing is left to do). The sliced default (``standardize=False``,
+  ``"auto"``) sums in pass 1 under a rule sized from the data's first rows:
+  an engine hands them to ``acc.fix_rule(head)`` before spawning copies
+  (``acc.pilot_rows`` says how many; 0 when none are needed);
 - ``acc.spawn()`` is an empty copy at the same pass (one per worker);
   ``acc.to_bytes()`` / ``acc.from_bytes(data)`` (or ``to_dict`` /
   ``from_dict``) carry a compact state of NumPy arrays;

@@ -69,6 +69,11 @@ class Accumulator:
         val = self._sums["n_nan"].astype(np.int64)
         return int(val) if val.ndim == 0 else (int(val[0]) if self._one_d else val)
 
+    @property
+    def needs_data(self) -> bool:
+        """False when the current pass has nothing to do: the batches need not be fed again."""
+        return True
+
     def next_pass(self):
         """Finish pass 1 (merge every worker's state into this one first); start pass 2.
 
@@ -211,7 +216,7 @@ class Accumulator:
             raise ValueError("`other` was planned from other pass-1 statistics; spawn both from one accumulator.")
         if other._columns is not None and self._columns is None:
             self._columns = other._columns
-        if self._pass == self.passes - 1 and other._sums is not None:
+        if other._sums is not None:   # a pass that sums also carries the effect's rows
             if self._sums is None:
                 self._sub = other._sub
             elif self._sub is not None and other._sub is not None:
@@ -220,7 +225,7 @@ class Accumulator:
                 self._sub = None
         if self._pass == 0 and other._stats is not None:
             self._stats = other._stats if self._stats is None else merge_moments(self._stats, other._stats)
-        if self._pass == self.passes - 1 and other._sums is not None:
+        if other._sums is not None:   # the passes that compute sums (the last; pass 1 of the sliced pilot mode)
             self._sums = other._sums if self._sums is None else self._merge_sums(self._sums, other._sums)
         return self
 
@@ -313,7 +318,8 @@ class Accumulator:
                 raise TypeError(f"`batch` must have numeric columns only. Got non-numeric column(s) "
                                 f"{bad[:5]!r} instead.")
             columns = [str(c) for c in batch.columns]
-            batch = batch.to_numpy(dtype=np.float64, na_value=np.nan)
+            single = len(batch.columns) > 0 and all(batch[c].dtype == np.float32 for c in batch.columns)
+            batch = batch.to_numpy(dtype=np.float32 if single else np.float64, na_value=np.nan)
         x = as_float_sample(batch, "batch", dtype=None)   # float32 stays float32 (the kernels read it)
         if x.ndim > 2:
             raise ValueError(f"`batch` must be 1-d (rows,) or 2-d (rows, columns). Got shape {x.shape} instead.")
@@ -354,6 +360,8 @@ def accumulate(acc, batches):
     for p in range(acc.passes):
         if p:
             acc.next_pass()
+            if not acc.needs_data:
+                continue
         for batch in (batches() if callable(batches) else batches):
             acc.update(batch)
     return acc.result()

@@ -15,10 +15,13 @@ from .._validate import (
     check_nan_policy,
     resolve_rng,
 )
-from ..null import check_method
+from ..ecf._stream import _PILOT_ROWS
 from ..ecf.rules import auto_rule, check_quadrature
+from ..null import check_method
 from ._base import Accumulator
 from ._moments import column_moments, merge_moments, scaled_moments
+
+_PILOT_N = 1e10   # rows the first-rows pilot of the "auto" rule is extrapolated to (see fix_rule)
 
 
 class SlicedEppsPulley(Accumulator):
@@ -42,10 +45,18 @@ class SlicedEppsPulley(Accumulator):
     Notes
     -----
     ``passes`` is 1 for ``standardize=False`` with a fixed rule (``"lejepa"``,
-    ``"paper"``, ``"gauss-hermite"``, custom). Otherwise pass 1 merges the
+    ``"paper"``, ``"gauss-hermite"``, custom). With ``standardize=False`` and
+    ``"auto"`` (the default) the rule is sized from the data's first 2048 rows
+    (:meth:`fix_rule`; fed in-process the accumulator takes them itself) and
+    pass 1 computes the ECF sums and the largest ``|projection|``; pass 2 only
+    counts the rows and takes the effect's row subsample, or sums everything
+    again under the rule of the true maximum where the first rows' guess was
+    exceeded. Where pass 1 could take the subsample too (the row count given to
+    :meth:`fix_rule`), :attr:`needs_data` is False after :meth:`next_pass` and
+    pass 2 is skipped. With ``standardize=True`` pass 1 merges the
     count, mean and co-moment matrix (Chan, Golub & LeVeque), the
     per-coordinate range and the largest row norm; pass 2 adds the ECF sums
-    of the (whitened) projections. With ``standardize=True`` and ``"auto"``
+    of the whitened projections. With ``standardize=True`` and ``"auto"``
     the rule is sized from a bound on the whitened row norms (the smaller of
     ``||W||_2 (max ||x|| + ||mean||)`` and the bounding-box bound), which can
     exceed the in-memory function's exact maximum: more nodes, the same
@@ -57,9 +68,11 @@ class SlicedEppsPulley(Accumulator):
     they are None.
 
     Batches are projected in float64 whatever their dtype, so the result does
-    not depend on how the rows are cut (to about 1e-13). The in-memory function
-    keeps float32 input in float32 for the projection, whose rounding depends
-    on the BLAS blocking; for float32 data the two agree to about 1e-7.
+    not depend on how the rows are cut (to about 1e-13): OpenBLAS's float32
+    product rounds a row differently by its position in the block (measured).
+    The in-memory function keeps float32 input in float32 for the projection,
+    whose rounding depends on the BLAS blocking; for float32 data the two agree
+    to about 1e-7.
 
     Examples
     --------
@@ -95,6 +108,9 @@ class SlicedEppsPulley(Accumulator):
         kind, self._rule = check_quadrature(quadrature, self.beta, preset_beta=True, exact_error=(
             "`quadrature='exact'` is not available for the sliced test; use 'auto' (exact to ~1e-10)."))
         self._auto = kind == "auto"
+        # standardize=False with "auto": the rule is sized from the data's first rows (fix_rule),
+        # the sums come in pass 1, pass 2 is light (the effect's rows; all again only if the guess failed)
+        self._pilot = self._auto and not self.standardize
         gen, seed = resolve_rng(rng)
         self.seed = int(gen.integers(0, 2**63)) if seed is None else seed
         self.directions = None if directions is None else np.array(directions, dtype=np.float64)
@@ -110,6 +126,90 @@ class SlicedEppsPulley(Accumulator):
 
     def _passes(self):
         return 1 if (not self.standardize and not self._auto) else 2
+
+    def _init_state(self):
+        super()._init_state()
+        self._head = []   # pilot mode, before the rule is fixed: the batches seen so far
+
+    @property
+    def pilot_rows(self) -> int:
+        """Rows of the data's head :meth:`fix_rule` wants before copies are spawned (0: none)."""
+        return _PILOT_ROWS if self._pilot and self._pass == 0 and self._plan is None else 0
+
+    def fix_rule(self, head, n_rows=None):
+        """Size the ``"auto"`` rule (``standardize=False``) from the data's first rows, before pass 1.
+
+        `head`: the first :attr:`pilot_rows` rows of the data in order (all of them if there are
+        fewer). Engines call it on the driver before spawning copies, so every copy uses the same
+        rule whatever the partitioning; fed in-process, the accumulator takes them from its
+        first batches itself. The spread is the largest ``|projection|`` of the head's non-NaN
+        rows, extrapolated to ``1e10`` rows as the maximum of Gaussian values grows (the
+        in-memory function's pilot); pass 1 records the true maximum, and where it is exceeded
+        pass 2 computes the sums again under the rule of the true maximum.
+
+        `n_rows`: the number of rows of the data, where known beforehand (a dask array's
+        chunks, Parquet metadata). Pass 1 then also collects the effect size's row subsample
+        (copies need :meth:`spawn` ``(offset=...)``, their first row's index), and when the
+        data have exactly that many rows and no NaN, pass 2 has nothing to do
+        (:attr:`needs_data` is False): one read of the data in all.
+        """
+        from ..ecf._stream import _pilot_spread
+
+        if not self.pilot_rows:
+            raise RuntimeError("fix_rule() is for standardize=False with the 'auto' rule, before any pass-1 "
+                               "data and before spawning copies.")
+        x = self._coerce(head)
+        x = x[:_PILOT_ROWS]
+        complete = x.shape[0] < _PILOT_ROWS   # the whole data: its maximum is exact
+        ok = x[~np.isnan(x).any(axis=1)].astype(np.float64)
+        A = self._directions(self._width)[0]
+        spread = _pilot_spread(ok, A, None, np.inf, n=None if complete else _PILOT_N) if ok.shape[0] else 1.0
+        self._plan = {"B": A, "offset": None, "spread": np.array(float(spread) if spread > 0 else 1.0),
+                      "n_rows": np.array(-1.0 if n_rows is None else float(n_rows))}
+        self._start_sample(np.zeros(1))
+
+    def _flush_head(self):
+        """In-process pilot: fix the rule from the batches buffered so far, then sum them."""
+        head, self._head = self._head, []
+        if self._plan is None and head:
+            self.fix_rule(np.concatenate([x for x, _ in head])[:_PILOT_ROWS])
+        for x, mask in head:
+            self._update(x, mask)
+
+    def spawn(self, offset=None):
+        if self._pilot and self._pass == 0 and (self._plan is None or self._head):
+            raise RuntimeError("SlicedEppsPulley(standardize=False, quadrature='auto') sizes its rule from the "
+                               f"data's first rows: call fix_rule(first_rows) with the first {_PILOT_ROWS} rows "
+                               "in order before spawning copies.")
+        new = super().spawn(offset)
+        new._head = []
+        if offset is not None and self._pilot and self._pass == 0:   # the effect's rows in pass 1 (n_rows known)
+            new._start_sample(np.array(offset, dtype=np.float64).reshape(-1))
+        return new
+
+    @property
+    def needs_data(self) -> bool:
+        if self._pilot and self._pass == 1 and not bool(self._plan["redo"]):
+            # the guess held: pass 2 only collects the effect's rows, unless pass 1 did (n_rows known)
+            return self._sub is not None and not bool(self._plan["early"])
+        return True
+
+    def next_pass(self):
+        early = None
+        if self._pilot and self._pass == 0:
+            self._flush_head()
+            if self._sums is None:
+                raise ValueError(f"{self._name}: no batch was seen in pass 1; `update` it with the data first.")
+            n = int(self._stats["cnt"][0])
+            if (self._sub is not None and int(self._plan["n_rows"]) == n and not int(self._stats["n_nan"])
+                    and self._sample_of([n]) is not None):
+                early = self._sub   # pass 1 collected the effect's rows (n_rows known and right)
+        super().next_pass()
+        if self._pilot:   # the pass-1 sums live in the plan now; pass 2 adds only counts (and the effect's rows)
+            self._sums = None
+            if early is not None and not bool(self._plan["redo"]):
+                self._sub, self._row0 = early, None
+                self._plan["early"] = np.array(True)
 
     def _directions(self, D):
         """(A, source, generator after the draw): the same on every copy."""
@@ -132,6 +232,13 @@ class SlicedEppsPulley(Accumulator):
 
         D = self._width
         A, _, _ = self._directions(D)
+        if self._pilot:
+            su, spread = self._sums, float(self._plan["spread"])
+            top = float(su["zmax"].max(initial=0.0))
+            if top > spread:   # the first rows' guess missed the extremes: all sums again, rule of the true max
+                return {"B": A, "offset": None, "spread": np.array(top), "redo": np.array(True)}
+            return {"B": A, "offset": None, "spread": np.array(spread), "redo": np.array(False),
+                    "early": np.array(False), **{"sums_" + k: su[k] for k in ("C", "S", "n", "n_nan")}}
         spread = float(st["max_norm"])
         if not self.standardize:
             return {"B": A, "offset": None, "spread": np.array(spread)}
@@ -154,6 +261,11 @@ class SlicedEppsPulley(Accumulator):
     _row_wise = True
 
     def _sample_step(self):
+        if self._pilot and self._pass == 0:   # pass 1 samples only when the row count is known beforehand
+            n = -1 if self._plan is None else int(self._plan.get("n_rows", -1))
+            if n < 0 or self.reduction != "mean" or self._rule_of(self._plan).scale != "henze":
+                return None
+            return max(1, n // 5000)
         if self.passes != 2 or self.reduction != "mean" or self._rule_of(self._plan).scale != "henze":
             return None
         return max(1, int(self._stats["cnt"][0]) // 5000)
@@ -163,12 +275,24 @@ class SlicedEppsPulley(Accumulator):
 
     # -- data ---------------------------------------------------------------
     def _update(self, x, mask):
+        if self._pilot and self._pass == 0 and (self._plan is None or self._head):
+            self._head.append((x.copy(), mask))   # in-process: the first rows fix the rule (fix_rule)
+            if sum(h.shape[0] for h, _ in self._head) >= _PILOT_ROWS:
+                self._flush_head()
+            return
         rows = mask.any(axis=1)
         n_nan = float(rows.sum())
-        # projected in float64 whatever the input: the rounding of a float32 product would depend
-        # on where the rows are cut (the BLAS blocking)
+        # projected in float64 whatever the input: the rounding of a float32 product depends on
+        # where the rows are cut (OpenBLAS sgemm: on each row's position in the block; measured)
         xs = (x[~rows] if n_nan else x).astype(np.float64, copy=False)
-        if self._pass == 0 and self.passes == 2:
+        if self._pilot and self._pass == 1 and not bool(self._plan["redo"]):
+            self._sample(xs, None)   # pass 2, the guess held: counts and the effect's rows only
+            part = {"n": np.array(float(xs.shape[0])), "n_nan": np.array(n_nan)}
+            self._sums = part if self._sums is None else {k: self._sums[k] + part[k] for k in part}
+            return
+        if self._pilot and self._pass == 0:   # pass 1: the sums under the first rows' rule, and the true max
+            self._stats = self._merge_stats({"cnt": np.array([float(xs.shape[0])]), "n_nan": np.array(n_nan)})
+        if self._pass == 0 and self.passes == 2 and not self._pilot:
             part = self._moments(xs)
             part["n_nan"] = np.array(n_nan)
             self._stats = part if self._stats is None else merge_moments(self._stats, part)
@@ -177,13 +301,27 @@ class SlicedEppsPulley(Accumulator):
 
         rule = self._rule_of(self._plan)
         M, K = self._plan["B"].shape[1], rule.nodes.size
+        zmax = np.zeros(M) if self._pilot and self._pass == 0 else None
         if xs.shape[0]:
-            C, S = _projected_sums(xs, self._plan["B"], rule, offset=self._plan["offset"])
+            C, S = _projected_sums(xs, self._plan["B"], rule, offset=self._plan["offset"], zmax=zmax)
             self._sample(xs, None)
         else:
             C, S = np.zeros((M, K)), np.zeros((M, K))
         part = {"C": C, "S": S, "n": np.array(float(xs.shape[0])), "n_nan": np.array(n_nan)}
+        if zmax is not None:
+            part["zmax"] = zmax
         self._sums = part if self._sums is None else self._merge_sums(self._sums, part)
+
+    def _merge_stats(self, part):
+        return part if self._stats is None else merge_moments(self._stats, part)
+
+    def _merge_sums(self, a, b):
+        if "C" not in a:   # pass 2 of the pilot mode: counts only
+            return {k: a[k] + b[k] for k in a}
+        zmax = {"zmax": np.maximum(a["zmax"], b["zmax"])} if "zmax" in a else {}
+        out = super()._merge_sums({k: v for k, v in a.items() if k != "zmax"},
+                                  {k: v for k, v in b.items() if k != "zmax"})
+        return {**out, **zmax}
 
     def _moments(self, xs):
         # standardize=False needs only the count and the largest row norm (the "auto" rule's reach)
@@ -199,6 +337,8 @@ class SlicedEppsPulley(Accumulator):
 
     # -- state: pass-2 states carry their sums only (the plan stays with the driver) -------------
     def to_dict(self):
+        if self._head:   # in-process pilot with fewer rows than it wants: fix the rule from them now
+            self._flush_head()
         out = super().to_dict()
         last_of_two = self.passes == 2 and self._pass == 1
         for key in list(out):
@@ -230,8 +370,12 @@ class SlicedEppsPulley(Accumulator):
         rule = self._rule_of(self._plan) if self._plan is not None else self._rule
         sums = self._sums or {"C": np.zeros((M, rule.nodes.size)), "S": np.zeros((M, rule.nodes.size)),
                               "n": np.array(0.0), "n_nan": np.array(0.0)}
-        n, n_nan = int(sums["n"]), int(sums["n_nan"])
         st = self._stats
+        if self._pilot and not bool(self._plan["redo"]):   # the sums of pass 1; pass 2 counted the rows again
+            if self._sums is None:   # pass 2 had nothing to do (needs_data False) and was skipped
+                sums = {"n": st["cnt"][0], "n_nan": st["n_nan"]}
+            sums = {"C": self._plan["sums_C"], "S": self._plan["sums_S"], "n": sums["n"], "n_nan": sums["n_nan"]}
+        n, n_nan = int(sums["n"]), int(sums["n_nan"])
         if st is not None and (int(st["cnt"][0]) != n or int(st["n_nan"]) != n_nan):
             raise ValueError("The batches of pass 2 differ from those of pass 1 (other row counts); "
                              "feed the same data in both passes.")

@@ -145,7 +145,7 @@ class EppsPulley(Accumulator):
             part = dict(column_moments(x, mask), n_nan=n_nan)
             self._stats = part if self._stats is None else merge_moments(self._stats, part)
             return
-        from ..ecf._kernels import ecf_sums, ecf_sums_rows
+        from ..ecf._kernels import ecf_sums_rows
 
         rule = self._rule_of(self._plan)
         m, K = x.shape[1], rule.nodes.size
@@ -159,16 +159,16 @@ class EppsPulley(Accumulator):
             if x.shape[0] and bool(np.all(pl["p"] >= 2.0**-1021)):
                 # fused: the kernel standardises each value as it reads it (float32 stays float32)
                 aff = (1.0 / pl["p"], pl["hi"], pl["lo"], 1.0 / pl["scale"])
-                ecf_sums_rows(x.T, rule.nodes, step=rule.lattice_step, out=(C, S), affine=aff)
+                ecf_sums_rows(_placed_rows(x), rule.nodes, step=rule.lattice_step, out=(C, S), affine=aff)
             elif x.shape[0]:
-                ecf_sums(np.ascontiguousarray(standard(x)), rule.nodes, step=rule.lattice_step, out=(C, S))
+                ecf_sums_rows(_placed_rows(standard(x)), rule.nodes, step=rule.lattice_step, out=(C, S))
         else:
             y = standard(x)
             for j in range(m):
                 col = y[~mask[:, j], j]
                 if col.size:
-                    ecf_sums(np.ascontiguousarray(col[:, None]), rule.nodes, step=rule.lattice_step,
-                             out=(C[j:j + 1], S[j:j + 1]))
+                    ecf_sums_rows(_placed_rows(col[:, None]), rule.nodes, step=rule.lattice_step,
+                                  out=(C[j:j + 1], S[j:j + 1]))
         self._sample(x, ~mask if mask.any() else None, standard)
         part = {"C": C, "S": S, "n": (~mask).sum(axis=0).astype(np.float64), "n_nan": n_nan}
         self._sums = part if self._sums is None else self._merge_sums(self._sums, part)
@@ -233,3 +233,22 @@ class EppsPulley(Accumulator):
                                   quadrature=quad, pvalue_se=None if se is None else out(se), axis=0,
                                   effect=out(eff[0]), effect_ci=(out(eff[1]), out(eff[2])),
                                   nan_policy=self.nan_policy)
+
+
+def _placed_rows(x):
+    """``x.T`` as a C-contiguous copy starting on a 64-byte boundary, with slack after it.
+
+    The ECF kernel reads a C-contiguous copy of the columns either way. With a plain
+    copy, the build numba caches on disk rounds the last bit of a sum differently in
+    a few per cent of calls with the same input, depending on the heap's state
+    (``benchmarks/kernel_placement.py``: 7-36 of 400 calls); the cause is the
+    per-task scratch the driver allocates inside its task loop (allocated before
+    the loop: 0 of 400). Until the kernel does that, a copy placed like this gave
+    0 of 400 in every run: reruns on dask workers stay bit-identical.
+    """
+    raw = np.empty(x.size + 64 // x.itemsize * 2, dtype=x.dtype)
+    start = (-raw.ctypes.data % 64) // x.itemsize
+    out = raw[start:start + x.size].reshape(x.shape[1], x.shape[0])
+    out[...] = x.T
+    return out
+
