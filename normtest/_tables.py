@@ -83,12 +83,18 @@ def run_one(func, name, data, *, standardize, n_resamples, seed, progress, multi
             result = func(data, **kwargs)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError, NotImplementedError) as exc:
             return None, f"failed: {_short(exc)}", RuntimeWarning
-    if (multivariate and n_resamples is None and "method" in accepted and np.isfinite(result.statistic)
+    reason = (getattr(result, "settings", None) or {}).get("method_reason")
+    if reason:  # the test chose its own default below its law's calibrated n (sliced: MC where cheap)
+        notes.append(reason)
+    elif (multivariate and n_resamples is None and "method" in accepted and np.isfinite(result.statistic)
             and np.isnan(result.pvalue) and any(issubclass(w.category, SmallSampleWarning) for w in caught)):
-        # below the limit law's calibrated n (sliced test, composite null): an exact Monte-Carlo p
+        # below the default law's calibrated n (bhep, Henze–Zirkler): an exact Monte-Carlo p
         result = func(data, **kwargs, method=MonteCarlo(n_resamples=999, rng=seed, progress=progress))
         return result, "Monte-Carlo p (999 resamples): n below the limit law's calibrated size", None
     for w in caught:
+        if reason and issubclass(w.category, SmallSampleWarning):
+            category = SmallSampleWarning  # the reason above is the note
+            continue
         if issubclass(w.category, SmallSampleWarning):
             notes.append(f"too few values (n={len(data)})")
             category = SmallSampleWarning

@@ -154,7 +154,7 @@ def test_demo_in_process(capsys):
     assert "failed" not in out and " -  " not in out, out  # every cell has a p-value
     lines = out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("column"))
-    footer = ("Cells", "'holm p'", "p-value", "Norm", "Skipped")
+    footer = ("Cells", "'holm p'", "'< p'", "p-value", "Norm", "Skipped")
     assert len([ln for ln in lines[header + 2:] if ln.strip() and not ln.startswith(footer)]) == 8
 
 

@@ -4,6 +4,8 @@ References: tests/naive_sliced.py (dense covariance blocks written with exponent
 and the seeded Monte-Carlo simulator of the package.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -156,24 +158,63 @@ def test_small_sample_calibration_at_the_minimum(standardize, D, M):
     assert np.all(np.abs(rates / np.array([0.05, 0.10]) - 1.0) <= 0.15), rates
 
 
-def test_below_the_calibrated_minimum_pvalue_is_nan_with_warning():
-    """Composite null below min_sample_size: the statistic, a NaN p-value and a warning naming
-    Monte Carlo, which still gives a p-value there."""
+def test_below_the_calibrated_minimum_monte_carlo_where_cheap_else_nan_with_warning():
+    """Composite null below min_sample_size, default method: an exact 999-resample Monte-Carlo p-value
+    from the call's rng where it is cheap (the same seed, the same p), else the statistic, a NaN p-value
+    and a warning naming Monte Carlo and its cost; a method asked for by name is kept."""
+    from normtest.ecf._sliced_dispatch import monte_carlo_seconds
     from normtest.ecf.sliced import min_sample_size
 
     assert min_sample_size(3, True) == 68 and min_sample_size(60, True) == 420
     assert min_sample_size(3, False) == 3 and min_sample_size(3, True, normtest.MonteCarlo()) == 5
     X = np.random.default_rng(3).standard_normal((40, 3))
-    with pytest.warns(normtest.SmallSampleWarning, match="MonteCarlo"):
-        r = normtest.sliced_epps_pulley(X, n_slices=8, rng=0, standardize=True)
-    assert np.isfinite(r.statistic) and np.isnan(r.pvalue) and r.method == "none"
     ref = normtest.sliced_epps_pulley(X, n_slices=8, rng=0, standardize=True, method="none")
-    assert r.statistic == ref.statistic
-    mc = normtest.sliced_epps_pulley(X, n_slices=8, rng=0, standardize=True,
-                                     method=normtest.MonteCarlo(199, rng=1))
-    assert 0.0 < mc.pvalue <= 1.0 and mc.method == "monte-carlo"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: the p-value is exact
+        r = normtest.sliced_epps_pulley(X, n_slices=8, rng=0, standardize=True)
+    assert r.method == "monte-carlo" and r.statistic == ref.statistic and "999 resamples" in r.settings["method_reason"]
+    assert r.null.n_resamples == 999 and r.settings["n_resamples"] == 999 and r.pvalue * 1000 % 1 < 1e-9
+    mine = normtest.sliced_epps_pulley(X, n_slices=8, rng=0, standardize=True,  # the call's generator, B = 999
+                                       method=normtest.MonteCarlo(999, rng=None))
+    assert r.pvalue == mine.pvalue == normtest.sliced_epps_pulley(X, n_slices=8, rng=0, standardize=True).pvalue
+    assert normtest.sliced_epps_pulley(X, n_slices=8, rng=1, standardize=True).method == "monte-carlo"
+    assert monte_carlo_seconds(40, 3, 2048, 27, True) > 0.5  # expensive: NaN + warning
+    with pytest.warns(normtest.SmallSampleWarning, match=r"MonteCarlo\(\) \(about [0-9.]+ s"):
+        big = normtest.sliced_epps_pulley(X, n_slices=2048, rng=0, standardize=True)
+    assert np.isfinite(big.statistic) and np.isnan(big.pvalue) and big.method == "none"
+    assert "method=MonteCarlo()" in big.settings["method_reason"]
     asy = normtest.sliced_epps_pulley(X, n_slices=8, rng=0, standardize=True, method="asymptotic")
     assert 0.0 < asy.pvalue <= 1.0 and asy.method == "asymptotic"  # asked for by name: the limit law
-    with pytest.warns(normtest.SmallSampleWarning, match="n >= 3"):
-        r2 = normtest.sliced_epps_pulley(X[:2], n_slices=8, rng=0)
-    assert np.isfinite(r2.statistic) and np.isnan(r2.pvalue)
+    r2 = normtest.sliced_epps_pulley(X[:2], n_slices=8, rng=0)  # simple null, n = 2: Monte Carlo too
+    assert np.isfinite(r2.statistic) and r2.method == "monte-carlo" and 0 < r2.pvalue <= 1
+    with pytest.warns(normtest.SmallSampleWarning, match="n >= 2"):
+        r1 = normtest.sliced_epps_pulley(X[:1], n_slices=8, rng=0)
+    assert np.isnan(r1.statistic) and np.isnan(r1.pvalue)
+
+
+@pytest.mark.parametrize("standardize, n, D", [(True, 30, 3), (False, 2, 3)])
+def test_small_sample_default_monte_carlo_calibrated(standardize, n, D):
+    """Seeded calibration of the default below the minimum n: with one seed (so one cached 999-resample
+    null) the default p-values of 400 fresh H0 samples reject at 1/5/10% within the MC error."""
+    g = np.random.default_rng(5 + n)
+    ps = np.array([normtest.sliced_epps_pulley(g.standard_normal((n, D)), n_slices=16, rng=7,
+                                               standardize=standardize).pvalue for _ in range(400)])
+    target = np.array([0.01, 0.05, 0.10])
+    rates = (ps[:, None] <= target).mean(axis=0)
+    assert np.all(np.abs(rates - target) < 3.5 * np.sqrt(target * (1 - target) / 400) + 0.01), rates
+
+
+def test_streaming_small_sample_default_is_the_same_monte_carlo():
+    """The streaming engine takes the same small-sample default: the same p-value as in memory."""
+    from normtest.streaming import SlicedEppsPulley
+
+    X = np.random.default_rng(8).standard_normal((40, 3))
+    acc = SlicedEppsPulley(n_slices=8, rng=0, standardize=True)
+    for p in range(acc.passes):
+        if p:
+            acc.next_pass()
+        acc.update(X[:25])
+        acc.update(X[25:])
+    res = acc.result()
+    ref = normtest.sliced_epps_pulley(X, n_slices=8, rng=0, standardize=True)
+    assert res.method == ref.method == "monte-carlo" and res.pvalue == ref.pvalue

@@ -3,19 +3,22 @@
 The laws themselves are in :mod:`normtest.ecf.sliced_laws`. Here: the choice
 (compressed Mehler law for the slice mean up to ``MAX_LAW_SLICES`` slices, a
 moment-matched gamma law beyond, the one-slice law for ``"max"``/``"none"``),
-and LRU caches of the laws and of the power sums of ``A^T A``, keyed by the
-directions and the rule.
+LRU caches of the laws and of the power sums of ``A^T A``, keyed by the
+directions and the rule, and the default below the law's calibrated n
+(:func:`small_sample_method`: a Monte-Carlo p-value where it is cheap).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 
 import numpy as np
 
 from .._cache import BoundedCache
-from ..null import AnalyticNull
+from .._validate import SmallSampleWarning
+from ..null import AnalyticNull, MonteCarlo
 
 #: beyond this many slices the slice mean's p-value uses a gamma law with the null moments.
 MAX_LAW_SLICES = 2048
@@ -23,6 +26,11 @@ MAX_LAW_SLICES = 2048
 #: measured bound on |P(p <= alpha) - alpha| of the limit law itself (against the exact spectrum,
 #: alpha in {0.1, 0.05, 0.01}; benchmarks/sliced_null.py), by number of components kept.
 LAW_ERROR = {1: 1e-3, 2: 5e-5}
+
+#: below the limit law's calibrated n the default p-value is a Monte-Carlo one with this many
+#: resamples where its estimated cost (:func:`monte_carlo_seconds`) is at most SMALL_SAMPLE_BUDGET s
+SMALL_SAMPLE_RESAMPLES = 999
+SMALL_SAMPLE_BUDGET = 0.5
 
 _LIMIT_CACHE = BoundedCache(max_entries=16)
 _BLOCKS_CACHE = BoundedCache(max_entries=4)
@@ -160,8 +168,8 @@ def min_sample_size(D, standardize, method=None, all_dirs=False):
     n = 50, D = 8, 256 slices the 5% test rejects 3.4% of normal samples; at n = 1000, D = 256,
     3.9%).
 
-    Between the two (the default p-value below its minimum) the statistic is computed and the
-    p-value is NaN, with a :class:`~normtest.SmallSampleWarning`. A method asked for by name
+    Between the two the default p-value is Monte Carlo where it is cheap, else NaN with a
+    :class:`~normtest.SmallSampleWarning` (:func:`small_sample_method`). A method asked for by name
     (``"asymptotic"``, ``MonteCarlo``, ``"none"``) is given from the smaller minimum.
     """
     if method is not None:
@@ -171,13 +179,59 @@ def min_sample_size(D, standardize, method=None, all_dirs=False):
     return 3
 
 
-def small_sample_message(n, D, standardize, method=None, all_dirs=False):
-    """The SmallSampleWarning text for a sample of size `n` below :func:`min_sample_size`."""
+def monte_carlo_seconds(n, D, M, K, standardize, n_resamples=SMALL_SAMPLE_RESAMPLES, all_dirs=False):
+    """Estimated seconds of a sliced Monte-Carlo null of `n_resamples` statistics on one core.
+
+    Per simulated statistic: the ECF sums (``0.3 ns n M K``), the projections (``0.1 ns n D M``),
+    the whitening (``0.1 ns (n D^2 + D^3)``, composite null) and ``1 us`` per slice; for
+    ``directions="all"`` the O(n^2 D) kernel (``2 ns n^2 D``). Constants fitted to timed
+    ``MonteCarlo(999)`` calls on the 2-core development machine under load (docs/sliced.md
+    "Small samples"); a quieter machine is faster.
+    """
+    if all_dirs:
+        per = 2e-9 * n * n * D
+    else:
+        per = 0.3e-9 * n * M * K + 0.1e-9 * n * D * M + 1e-6 * M
+        if standardize:
+            per += 0.1e-9 * (n * D * D + D ** 3)
+    return n_resamples * per
+
+
+def small_sample_method(method, n, D, M, K, standardize, settings, all_dirs=False):
+    """The method of a call at sample size `n` (at least :func:`min_sample_size` with ``"none"``).
+
+    From the default law's minimum n, or for a method asked for by name: `method` as given.
+    Below it, with the default method: ``MonteCarlo(999)`` (drawing from the call's generator,
+    so a seed gives the same p-value) where :func:`monte_carlo_seconds` is at most
+    ``SMALL_SAMPLE_BUDGET``, with the reason in ``settings["method_reason"]``; otherwise
+    ``"none"`` (the statistic alone, p-value NaN) and a SmallSampleWarning naming Monte Carlo
+    and its estimated cost. `K`: the rule's number of nodes, `M` the slices.
+    """
+    need = min_sample_size(D, standardize, method, all_dirs)
+    if n >= need:
+        return method
+    cost = monte_carlo_seconds(n, D, M, K, standardize, all_dirs=all_dirs)
+    if cost <= SMALL_SAMPLE_BUDGET:
+        B = SMALL_SAMPLE_RESAMPLES
+        settings["method_reason"] = (f"n = {n} below the limit law's calibrated n >= {need}: exact "
+                                     f"Monte-Carlo p-value, {B} resamples (resolution 1/{B + 1})")
+        return MonteCarlo(B)
+    warnings.warn(small_sample_message(n, D, standardize, method, all_dirs, cost), SmallSampleWarning,
+                  stacklevel=3)
+    settings["method_reason"] = (f"n = {n} below the limit law's calibrated n >= {need}; Monte Carlo "
+                                 f"(about {cost:.2g} s) only when asked for: method=MonteCarlo()")
+    return "none"
+
+
+def small_sample_message(n, D, standardize, method=None, all_dirs=False, cost=None):
+    """The SmallSampleWarning text for a sample of size `n` below :func:`min_sample_size`
+    (`cost`: the estimated seconds of the default Monte-Carlo p-value, too many to run unasked)."""
     need = min_sample_size(D, standardize, method, all_dirs)
     exact = min_sample_size(D, standardize, "none")
     if need > exact and n >= exact:
+        took = "" if cost is None else f" (about {cost:.2g} s here with {SMALL_SAMPLE_RESAMPLES} resamples)"
         return (f"sliced_epps_pulley: the default p-value is calibrated from n >= {need} (this sample has "
-                f"n = {n}); the p-value is NaN. method=normtest.MonteCarlo() gives an exact p-value from "
-                f"n >= {exact} (method='asymptotic' the limit law, conservative here).")
+                f"n = {n}); the p-value is NaN. method=normtest.MonteCarlo(){took} gives an exact p-value "
+                f"from n >= {exact} (method='asymptotic' the limit law, conservative here).")
     return (f"sliced_epps_pulley: a sample of size {n} is too small (the test needs n >= {need}); "
             "the result is NaN.")

@@ -21,24 +21,15 @@ from typing import Any
 import numpy as np
 
 from .._result import TestResult
-from .._validate import (
-    check_beta,
-    MAX_MAGNITUDE,
-    check_magnitude,
-    SmallSampleWarning,
-    check_bool,
-    check_choice,
-    check_int,
-    check_nan_policy,
-    resolve_rng,
-)
+from .._validate import (MAX_MAGNITUDE, SmallSampleWarning, check_beta, check_bool, check_choice, check_int,
+                         check_magnitude, check_nan_policy, resolve_rng)
 from ..null import MonteCarlo, check_method, monte_carlo_null
 from .._matrix import _as_matrix, _drop_nan_rows, _whitener, _check_directions, _null_batch
 from ._stream import _auto_sums, _projected_sums, _max_row_norm, _scan
 from .rules import auto_rule, check_quadrature
 from .sliced_laws import _null_rule, _simulate_sliced
 from ._sliced_dispatch import (asymptotic_pvalue, null_moments, _gamma_null, _gram_key, _rule_key,
-                               min_sample_size, small_sample_message)
+                               min_sample_size, small_sample_message, small_sample_method)
 
 __all__ = ["sliced_epps_pulley", "SlicedResult", "sliced_pvalue", "min_sample_size"]
 
@@ -201,10 +192,13 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     the estimation effects remove exactly the Hermite components of degree 1
     and 2 of every slice feature, which gives the composite limit law.
 
-    Small samples: the default p-value from n = 3 (simple) / max(6 D + 50, 7 D)
-    (composite null), where it is calibrated (docs/sliced.md); below, a NaN
-    p-value and a SmallSampleWarning; ``method=MonteCarlo()`` is exact from
-    n = 2 / D + 2 (``"asymptotic"`` forces the limit law).
+    Small samples: the limit law from n = 3 (simple) / max(6 D + 50, 7 D)
+    (composite null), where it is calibrated (docs/sliced.md). Below, the
+    default is an exact 999-resample Monte-Carlo p-value (drawn from `rng`;
+    ``settings["method_reason"]`` says why) where its estimated cost is at most
+    0.5 s, else a NaN p-value and a SmallSampleWarning naming
+    ``method=MonteCarlo()`` (exact from n = 2 / D + 2; ``"asymptotic"``
+    forces the limit law).
 
     The Monte-Carlo null depends on the directions only through ``A^T A``;
     when ``M <= D`` (simple null) the projections are simulated directly as
@@ -272,10 +266,8 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
     offset = W = None
     if standardize:
         offset, W = _whitener(Xc)
-    if n < min_sample_size(D, standardize, method, all_dirs):  # the statistic alone, p NaN
-        warnings.warn(small_sample_message(n, D, standardize, method, all_dirs), SmallSampleWarning, stacklevel=2)
-        method = "none"
     if all_dirs:
+        method = small_sample_method(method, n, D, 0, 0, standardize, settings, all_dirs=True)
         return _all_directions(Xc, offset, W, beta, method, gen, n, settings, common)
 
     spread = None
@@ -285,6 +277,7 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         C, S, spread, rule = _auto_sums(Xc, B, offset, bound, lambda s: auto_rule(s, beta))
     else:
         C, S = _projected_sums(Xc, B, rule, offset=offset)
+    method = small_sample_method(method, n, D, M, rule.nodes.size, standardize, settings)
     P = None
     if reduction == "mean" and rule.scale == "henze":  # a row subsample for the effect's interval
         from .effect import sliced_effect_stride
@@ -317,7 +310,7 @@ def result_from_sums(C, S, n, A, rule, *, spread, beta, reduction, method, gen, 
     standardize = common["standardize"]
     M = A.shape[1]
     slice_stats = rule.statistic(C, S, np.full(M, float(n)))
-    settings["quadrature"] = rule.describe()
+    settings.update(quadrature=rule.describe(), **method.settings() if isinstance(method, MonteCarlo) else {})
     stat, pvalue, pvalue_se, null, label, mom = sliced_pvalue(
         slice_stats, n, A, rule, beta=beta, spread=spread, standardize=standardize, reduction=reduction,
         method=method, gen=gen)

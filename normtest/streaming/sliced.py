@@ -361,6 +361,7 @@ class SlicedEppsPulley(Accumulator):
     # -- result -------------------------------------------------------------
     def result(self):
         """The :class:`~normtest.ecf.sliced.SlicedResult` of all the rows seen."""
+        from ..ecf._sliced_dispatch import small_sample_method
         from ..ecf.sliced import min_sample_size, nan_result, result_from_sums, small_sample_message
 
         self._require_last_pass()
@@ -393,9 +394,7 @@ class SlicedEppsPulley(Accumulator):
                               settings, common)
         if self._plan is not None and "error" in self._plan:
             raise ValueError(str(self._plan["error"]))
-        if n < min_sample_size(D, self.standardize, method):  # the statistic alone, p NaN
-            warnings.warn(small_sample_message(n, D, self.standardize, method), SmallSampleWarning, stacklevel=2)
-            method = "none"
+        method = small_sample_method(method, n, D, M, rule.nodes.size, self.standardize, settings)
         spread = float(self._plan["spread"]) if self._auto else None
         samples, P = self._sample_of([n]), None
         if samples is not None:
