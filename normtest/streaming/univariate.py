@@ -238,13 +238,15 @@ class EppsPulley(Accumulator):
 def _placed_rows(x):
     """``x.T`` as a C-contiguous copy starting on a 64-byte boundary, with slack after it.
 
-    The ECF kernel reads a C-contiguous copy of the columns either way. With a plain
-    copy, the build numba caches on disk rounds the last bit of a sum differently in
-    a few per cent of calls with the same input, depending on the heap's state
-    (``benchmarks/kernel_placement.py``: 7-36 of 400 calls); the cause is the
-    per-task scratch the driver allocates inside its task loop (allocated before
-    the loop: 0 of 400). Until the kernel does that, a copy placed like this gave
-    0 of 400 in every run: reruns on dask workers stay bit-identical.
+    The ECF kernel reads a C-contiguous copy of the columns either way. With the
+    angle-addition kernel of version 0.1 and a plain copy, the build numba caches on
+    disk rounded the last bit of a sum differently in a few per cent of calls with
+    the same input, depending on the heap's state (``benchmarks/kernel_placement.py``:
+    7-36 of 400 calls; with the driver's per-task scratch allocated before its task
+    loop, 0 of 400). The Chebyshev kernel that replaced it gives 0 of 400 with a
+    plain copy too (4 runs, 1 and 2 threads, fresh and cache-loaded builds); the
+    placed copy is kept as a guard, since the cause inside the cached machine code
+    was never pinned down: reruns on dask workers must stay bit-identical.
     """
     raw = np.empty(x.size + 64 // x.itemsize * 2, dtype=x.dtype)
     start = (-raw.ctypes.data % 64) // x.itemsize
