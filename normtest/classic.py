@@ -37,10 +37,13 @@ lilliefors      ``statsmodels...lilliefors``      n >= 5       table p clipped a
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._result import TestResult
-from ._validate import vectorize_1d
+from ._standardize import standardize as _standardize
+from ._validate import DegenerateDataWarning, vectorize_1d
 
 __all__ = ["shapiro", "dagostino", "jarque_bera", "lilliefors"]
 
@@ -56,7 +59,23 @@ def _scipy_test(name):
 
 
 def _row_results(name, data):
-    """(statistic, pvalue) of every row of `data` by the library's function."""
+    """(statistic, pvalue) of every row of `data` by the library's function.
+
+    The four statistics are location-scale invariant, so each row is first standardised by
+    normtest's own algorithm (:mod:`normtest._standardize`): the libraries then see values of
+    order one, whatever the data's scale (1e-300 ... 1e300) or offset (1e12 + noise), where
+    their moments would underflow, overflow or cancel. Constant rows are NaN (and warned).
+    """
+    data, _, _, degenerate = _standardize(data, axis=1, ddof=1)
+    degenerate = degenerate.ravel()
+    if degenerate.any():
+        warnings.warn(f"{name}: a sample has zero variance (all values equal); its statistic and "
+                      "p-value are NaN.", DegenerateDataWarning, stacklevel=6)
+        stat = np.full(data.shape[0], np.nan)
+        p = np.full(data.shape[0], np.nan)
+        if not degenerate.all():
+            stat[~degenerate], p[~degenerate] = _row_results(name, data[~degenerate])
+        return stat, p
     stat = np.empty(data.shape[0])
     p = np.empty(data.shape[0])
     if name == "lilliefors":
