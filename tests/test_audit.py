@@ -46,3 +46,44 @@ def test_classic_tests_constant_data_are_nan(name, value):
         res = CLASSIC[name](x)
     assert np.isnan(res.statistic[0]) and np.isnan(res.pvalue[0])
     assert_allclose(res.pvalue[1], CLASSIC[name](x[:, 1]).pvalue, rtol=1e-12)
+
+
+def test_torch_nan_input_propagates_with_the_auto_rule():
+    # quadrature="auto" (the default) sized its rule from max|y| = NaN and raised "`spread` must be a
+    # float >= 0. Got nan" (a parameter the caller never passed); with standardize=True the sliced
+    # test failed inside torch.linalg.eigh. Now NaN rows give NaN and the others are unchanged.
+    torch = pytest.importorskip("torch")
+    import normtest.torch as ntt
+
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(2, 40, 3, generator=g, dtype=torch.float64)
+    clean = X[1:].clone()
+    for bad in (float("nan"), float("inf")):
+        X[0, 0, 0] = bad
+        for standardize in (False, True):
+            out = ntt.sliced_epps_pulley(X, n_slices=8, rng=0, standardize=standardize)
+            ref = ntt.sliced_epps_pulley(clean, n_slices=8, rng=0, standardize=standardize)
+            assert torch.isnan(out[0]) and torch.allclose(out[1:], ref, rtol=1e-12)
+        x = torch.randn(40, 2, generator=g, dtype=torch.float64)
+        x[0, 0] = bad
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # NaN is not "zero variance": no DegenerateDataWarning
+            out = ntt.epps_pulley(x)
+        assert torch.isnan(out[0]) and torch.allclose(out[1], ntt.epps_pulley(x[:, 1].clone()), rtol=1e-12)
+        out = ntt.epps_pulley(x, standardize=False)
+        assert torch.isnan(out[0]) and torch.isfinite(out[1])
+
+
+def test_torch_helpers_name_bad_arguments():
+    torch = pytest.importorskip("torch")
+    import normtest.torch as ntt
+
+    with pytest.raises(ValueError, match="`n_features` must be an int >= 1"):
+        ntt.draw_directions(0, 4)  # returned an empty (0, 4) tensor
+    with pytest.raises(TypeError, match="`n_slices` must be an int"):
+        ntt.draw_directions(8, "a")  # raw TypeError from numpy
+    x = torch.randn(10, 3, dtype=torch.float64)
+    with pytest.raises(TypeError, match="`nodes`"):
+        ntt.ecf_sums(x, "a")  # "could not convert string to float"
+    with pytest.raises(ValueError, match=r"`directions` must have shape \(D, M\) = \(3, M\)"):
+        ntt.ecf_sums(x, [0.5, 1.0], directions=torch.ones(4, 2))  # raw matmul shape error

@@ -287,12 +287,17 @@ class InvSqrtPSD(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, S):
+        # NaN/inf data give a non-finite S: its root is NaN (NaN input propagates), not eigh's error
+        bad = ~torch.isfinite(S).all(dim=-1).all(dim=-1)
+        if bool(bad.any()):
+            eye = torch.eye(S.shape[-1], dtype=S.dtype, device=S.device)
+            S = torch.where(bad[..., None, None], eye, S)
         lam, V = torch.linalg.eigh(S)
         top = lam.amax(dim=-1, keepdim=True)
         if bool(((lam <= 1e3 * torch.finfo(S.dtype).eps * top) | (top <= 0)).any()):
             raise ValueError("`x` has a singular or near-singular covariance matrix: cannot standardize "
                              "(use standardize=False or remove collinear features).")
-        r = lam.rsqrt()
+        r = torch.where(bad[..., None], torch.nan, lam.rsqrt())
         R = (V * r.unsqueeze(-2)) @ V.transpose(-1, -2)
         ctx.save_for_backward(V, r)
         return R

@@ -8,7 +8,7 @@ import torch
 from .._validate import _got, check_bool
 from ..ecf.rules import QuadratureRule, check_quadrature, get_rule
 
-__all__ = ["as_tensor", "check_distributed", "needs_spread", "resolve_rule"]
+__all__ = ["as_tensor", "check_distributed", "finite_amax", "needs_spread", "resolve_rule"]
 
 
 def as_tensor(x, name, min_ndim=1):
@@ -46,6 +46,18 @@ _NO_EXACT = ("`quadrature` must be a quadrature rule in normtest.torch: 'exact' 
 
 def needs_spread(quadrature) -> bool:
     return isinstance(quadrature, str) and quadrature == "auto"
+
+
+def finite_amax(v):
+    """The largest finite entry of `v` (0 if none), for sizing the 'auto' rule.
+
+    NaN or inf data give a NaN statistic whatever the rule (NaN input propagates), so they
+    must neither fail the rule's own check nor size the rule of the other columns and batch
+    elements.
+    """
+    if not v.numel():
+        return torch.zeros((), dtype=v.dtype, device=v.device)
+    return torch.where(torch.isfinite(v), v, torch.zeros_like(v)).amax()
 
 
 def resolve_rule(quadrature, beta, spread=None) -> QuadratureRule:

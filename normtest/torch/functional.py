@@ -41,7 +41,7 @@ import torch
 from .._validate import _got, check_beta, check_bool, check_choice, check_int
 from ..ecf.core import statistic as _statistic
 from ..ecf.rules import QuadratureRule
-from ._checks import as_tensor, check_distributed, needs_spread, resolve_rule  # noqa: F401
+from ._checks import as_tensor, check_distributed, finite_amax, needs_spread, resolve_rule  # noqa: F401
 from ._autograd import InvSqrtPSD, acc_dtype, compute_dtype, ecf_sums_rows, lattice_step
 
 __all__ = ["epps_pulley", "sliced_epps_pulley", "ecf_sums", "statistic_from_sums", "draw_directions"]
@@ -130,7 +130,10 @@ def ecf_sums(x, nodes, directions=None):
     [[2.7552 2.0806]] [[0. 0.]]
     """
     x = as_tensor(x, "x", min_ndim=2)
-    t64 = np.asarray(nodes, dtype=np.float64).ravel()
+    try:
+        t64 = np.asarray(nodes, dtype=np.float64).ravel()
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"`nodes` must be a non-empty 1-d array of finite numbers. {_got(nodes)}") from exc
     if t64.size == 0 or not np.all(np.isfinite(t64)):
         raise ValueError(f"`nodes` must be a non-empty 1-d array of finite numbers. {_got(nodes)}")
     cd = compute_dtype(x.dtype)
@@ -139,6 +142,9 @@ def ecf_sums(x, nodes, directions=None):
     A = None
     if directions is not None:
         A = as_tensor(directions, "directions", min_ndim=2).to(device=x.device, dtype=cd)
+        if A.dim() != 2 or A.shape[0] != x.shape[-1]:
+            raise ValueError(f"`directions` must have shape (D, M) = ({x.shape[-1]}, M). Got shape "
+                             f"{tuple(A.shape)} instead.")
     t = torch.as_tensor(t64, dtype=cd, device=x.device)
     C, S = ecf_sums_rows(xb, A, None, None, t, lattice_step(t64))
     return C.reshape(batch + C.shape[1:]), S.reshape(batch + S.shape[1:])
@@ -234,7 +240,7 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", dim=None, d
                              f"Got {int(n)} instead.")
         sdt = acc_dtype(x.device)  # normtest._standardize's algorithm in float64, centred before the cast
         with torch.autocast(device_type=x.device.type, enabled=False):
-            z, _, _, degenerate = _standardize(
+            z, centre, _, degenerate = _standardize(
                 xb.to(sdt), axis=1, n=n.to(sdt),
                 reduce_sum=_all_reduce_sum if distributed else None,
                 reduce_max=(lambda v: all_reduce_nograd(v, torch.distributed.ReduceOp.MAX)) if distributed
@@ -245,18 +251,19 @@ def epps_pulley(x, *, standardize=True, beta=1.0, quadrature="auto", dim=None, d
         # column within its spread, so this equals the per-column exact statistic of the NumPy path
         with torch.no_grad():
             y = xb.to(cd) if scale is None else xb.to(cd) * scale - shift
-            spread = y.abs().amax() if y.numel() else torch.zeros((), dtype=cd, device=x.device)
+            spread = finite_amax(y.abs())
             if distributed:
                 spread = all_reduce_nograd(spread, torch.distributed.ReduceOp.MAX)
         rule = resolve_rule(quadrature, beta, spread=float(spread))
     nodes, w, phi = _node_tensors(rule, torch.float64, x.device)
     stat = _statistic_of(xb, None, scale, shift, n, nodes, w, phi, rule.lattice_step, distributed)
     if degenerate is not None and bool(degenerate.any()):
+        stat = torch.where(degenerate.reshape(stat.shape), torch.full_like(stat, float("nan")), stat)
+    if degenerate is not None and bool((degenerate & torch.isfinite(centre)).any()):  # NaN input: no warning
         import warnings
 
         from .._validate import DegenerateDataWarning
 
-        stat = torch.where(degenerate.reshape(stat.shape), torch.full_like(stat, float("nan")), stat)
         warnings.warn("epps_pulley: a column has zero variance (all values equal); with standardize=True "
                       "its statistic is NaN.", DegenerateDataWarning, stacklevel=2)
     return stat.reshape(batch).to(out_dtype(x.dtype))
@@ -272,6 +279,8 @@ def draw_directions(n_features, n_slices, rng=None, *, dtype=torch.float32, devi
     :func:`normtest.sliced_epps_pulley` draws for the same seed; a
     :class:`torch.Generator` draws with torch on its device.
     """
+    n_features = check_int(n_features, "n_features", minimum=1)
+    n_slices = check_int(n_slices, "n_slices", minimum=1)
     if isinstance(rng, torch.Generator):
         g = torch.randn((n_features, n_slices), generator=rng, device=rng.device, dtype=torch.float64
                         if dtype == torch.float64 else torch.float32)
@@ -414,7 +423,7 @@ def sliced_core(xb, A, standardize, quadrature, beta, rule, distributed, buffers
     if rule is None:  # data-dependent rule: spread = max_j ||Y_j||, no gradient, global
         with torch.no_grad():
             y = xb.to(cd) if not standardize else torch.matmul(xc, R)
-            spread = torch.linalg.vector_norm(y, dim=-1).amax()
+            spread = finite_amax(torch.linalg.vector_norm(y, dim=-1))
             if distributed:
                 spread = all_reduce_nograd(spread, torch.distributed.ReduceOp.MAX)
         rule = resolve_rule(quadrature, beta, spread=float(spread))
