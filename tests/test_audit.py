@@ -87,3 +87,12 @@ def test_torch_helpers_name_bad_arguments():
         ntt.ecf_sums(x, "a")  # "could not convert string to float"
     with pytest.raises(ValueError, match=r"`directions` must have shape \(D, M\) = \(3, M\)"):
         ntt.ecf_sums(x, [0.5, 1.0], directions=torch.ones(4, 2))  # raw matmul shape error
+
+
+@pytest.mark.parametrize("q", ["a", 1j, [[1.0], [1.0, 2.0]], True])
+def test_ecdf_evaluate_names_bad_points(q):
+    # "could not convert string to float: 'a'" from numpy; True was read as 1.0
+    res = normtest.ecdf([3.0, 1.0, 2.0, 2.0])
+    with pytest.raises(TypeError, match="`q` must"):
+        res.evaluate(q)
+    assert_allclose(res.evaluate([0.5, 1, 2.5, np.inf]), [0.0, 0.25, 0.75, 1.0])

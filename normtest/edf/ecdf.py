@@ -72,7 +72,13 @@ class ECDFResult:
 
     def evaluate(self, q):
         """F_n(q): the right-continuous step function at the points `q` (NaN at NaN)."""
-        q = np.asarray(q, dtype=float)
+        try:
+            q = np.asarray(q)
+        except (TypeError, ValueError) as exc:  # ragged lists and the like
+            raise TypeError(f"`q` must be array-like of real numbers. Got {q!r} instead.") from exc
+        if q.dtype.kind not in "iuf":
+            raise TypeError(f"`q` must hold real numbers. Got an array of dtype {q.dtype} instead.")
+        q = q.astype(float)
         out = np.searchsorted(self._sorted, q, side="right") / self.n
         out = np.where(np.isnan(q) | self._undefined, np.nan, out)
         return out[()] if out.ndim == 0 else out
