@@ -96,3 +96,18 @@ def test_ecdf_evaluate_names_bad_points(q):
     with pytest.raises(TypeError, match="`q` must"):
         res.evaluate(q)
     assert_allclose(res.evaluate([0.5, 1, 2.5, np.inf]), [0.0, 0.25, 0.75, 1.0])
+
+
+@pytest.mark.parametrize("test", ["anderson", "cramervonmises"])
+@pytest.mark.parametrize("standardize", [True, False])
+def test_edf_results_pickle(test, standardize):
+    # the default nulls held closures: pickle (multiprocessing, concurrent.futures) failed with
+    # "Can't pickle local object 'stephens_null.<locals>.sf'"
+    import pickle
+
+    x = np.random.default_rng(6).normal(size=40)
+    res = getattr(normtest, test)(x, standardize=standardize)
+    back = pickle.loads(pickle.dumps(res))
+    assert back.pvalue == res.pvalue and back.statistic == res.statistic
+    assert_allclose(back.null.sf(res.statistic), res.pvalue, rtol=1e-15)
+    assert_allclose(back.null.ppf(0.95), res.null.ppf(0.95), rtol=1e-12)

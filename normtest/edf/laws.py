@@ -397,8 +397,16 @@ def stephens_sf(test: str, stat, n):
 
 
 # ---------------------------------------------------------------------------
-# Null objects
+# Null objects (module-level functions and partials only: results holding them pickle)
 # ---------------------------------------------------------------------------
+
+def _ppf(cdf, lo, hi, q):
+    return invert_cdf(cdf, q, lo, hi)
+
+
+def _stephens_cdf(test, n, x):
+    return _scalarize(1.0 - np.asarray(stephens_sf(test, x, n)))
+
 
 @memoize(256)
 def cvm_null(n, asymptotic: bool = False) -> AnalyticNull:
@@ -410,7 +418,7 @@ def cvm_null(n, asymptotic: bool = False) -> AnalyticNull:
     sf = functools.partial(cvm_sf, n=nn)
     name = "cvm-limit" if nn is None else "cvm-csorgo-faraway"
     return AnalyticNull(
-        name, sf=sf, cdf=cdf, ppf=lambda q: invert_cdf(cdf, q, lo, hi), support=(lo, hi),
+        name, sf=sf, cdf=cdf, ppf=functools.partial(_ppf, cdf, lo, hi), support=(lo, hi),
         params={"n": None if nn is None else nn, "hypothesis": "simple"},
     )
 
@@ -423,7 +431,7 @@ def ad_null(n, asymptotic: bool = False) -> AnalyticNull:
     sf = functools.partial(ad_sf, n=nn)
     name = "ad-limit" if nn is None else "ad-marsaglia"
     return AnalyticNull(
-        name, sf=sf, cdf=cdf, ppf=lambda q: invert_cdf(cdf, q, 0.0, _AD_XMAX), support=(0.0, _AD_XMAX),
+        name, sf=sf, cdf=cdf, ppf=functools.partial(_ppf, cdf, 0.0, _AD_XMAX), support=(0.0, _AD_XMAX),
         params={"n": nn, "hypothesis": "simple"},
     )
 
@@ -434,16 +442,11 @@ def stephens_null(test: str, n: int) -> AnalyticNull:
     n = int(n)
     factor = float(stephens_modify(test, 1.0, n))
     top = _STEPHENS[test][-1][0] / factor  # beyond it the formula's p-value is held constant
-
-    def sf(x):
-        return stephens_sf(test, x, n)
-
-    def cdf(x):
-        return _scalarize(1.0 - np.asarray(stephens_sf(test, x, n)))
-
+    cdf = functools.partial(_stephens_cdf, test, n)
     return AnalyticNull(
         f"{'ad' if test == 'anderson' else 'cvm'}-stephens",
-        sf=sf, cdf=cdf, ppf=lambda q: invert_cdf(cdf, q, 0.0, top), support=(0.0, top),
+        sf=functools.partial(stephens_sf, test, n=n), cdf=cdf, ppf=functools.partial(_ppf, cdf, 0.0, top),
+        support=(0.0, top),
         params={"n": n, "hypothesis": "composite", "ddof": 1},
     )
 
