@@ -111,3 +111,18 @@ def test_edf_results_pickle(test, standardize):
     assert back.pvalue == res.pvalue and back.statistic == res.statistic
     assert_allclose(back.null.sf(res.statistic), res.pvalue, rtol=1e-15)
     assert_allclose(back.null.ppf(0.95), res.null.ppf(0.95), rtol=1e-12)
+
+
+def test_anderson_critical_values_follow_the_batch_shape():
+    # one shared null gave shape (5,) for a (3,) batch, but (3, 5) once the slices' n differed;
+    # with no null at all (every slice too small) it raised AttributeError on None.ppf
+    X = np.random.default_rng(7).normal(size=(50, 3))
+    same = normtest.anderson(X).critical_values
+    X[0, 1] = np.nan
+    mixed = normtest.anderson(X, nan_policy="omit").critical_values
+    assert same.shape == mixed.shape == (3, 5)
+    assert_allclose(same[0], mixed[0])
+    assert_allclose(same[0], normtest.anderson(X[:, 0]).critical_values)
+    with pytest.warns(normtest.SmallSampleWarning):
+        small = normtest.anderson(X[:5])
+    assert small.critical_values.shape == (3, 5) and np.isnan(small.critical_values).all()
