@@ -90,6 +90,10 @@ def _check_iv(df, tests, standardize, alpha, correction, family, by, columns, mu
         raise TypeError(f"`df` must be a pandas DataFrame (or Series). Got {type(df).__name__} instead.")
     if df.shape[1] == 0:
         raise ValueError("`df` must have at least one column. Got an empty DataFrame instead.")
+    if isinstance(df.columns, pd.MultiIndex):
+        raise ValueError(f"`df` must have flat column labels (the table is indexed by column). Got a "
+                         f"{df.columns.nlevels}-level MultiIndex instead: join its levels first, e.g. "
+                         "`df.columns = ['_'.join(map(str, c)) for c in df.columns]`.")
     dup = df.columns[df.columns.duplicated()].unique().tolist()
     if dup:
         raise ValueError(

@@ -126,3 +126,15 @@ def test_anderson_critical_values_follow_the_batch_shape():
     with pytest.warns(normtest.SmallSampleWarning):
         small = normtest.anderson(X[:5])
     assert small.critical_values.shape == (3, 5) and np.isnan(small.critical_values).all()
+
+
+def test_check_names_multiindex_columns():
+    # pandas' own "Names should be list-like for a MultiIndex" came out of check
+    import pandas as pd
+
+    df = pd.DataFrame(np.random.default_rng(8).normal(size=(30, 2)),
+                      columns=pd.MultiIndex.from_tuples([("a", 1), ("a", 2)]))
+    with pytest.raises(ValueError, match="`df` must have flat column labels"):
+        normtest.check(df)
+    df.columns = ["_".join(map(str, c)) for c in df.columns]
+    assert list(normtest.check(df, rng=0).index.unique()) == ["a_1", "a_2"]
