@@ -400,10 +400,6 @@ def stephens_sf(test: str, stat, n):
 # Null objects (module-level functions and partials only: results holding them pickle)
 # ---------------------------------------------------------------------------
 
-def _ppf(cdf, lo, hi, q):
-    return invert_cdf(cdf, q, lo, hi)
-
-
 def _stephens_cdf(test, n, x):
     return _scalarize(1.0 - np.asarray(stephens_sf(test, x, n)))
 
@@ -418,7 +414,7 @@ def cvm_null(n, asymptotic: bool = False) -> AnalyticNull:
     sf = functools.partial(cvm_sf, n=nn)
     name = "cvm-limit" if nn is None else "cvm-csorgo-faraway"
     return AnalyticNull(
-        name, sf=sf, cdf=cdf, ppf=functools.partial(_ppf, cdf, lo, hi), support=(lo, hi),
+        name, sf=sf, cdf=cdf, ppf=functools.partial(invert_cdf, cdf, lo=lo, hi=hi), support=(lo, hi),
         params={"n": None if nn is None else nn, "hypothesis": "simple"},
     )
 
@@ -431,8 +427,8 @@ def ad_null(n, asymptotic: bool = False) -> AnalyticNull:
     sf = functools.partial(ad_sf, n=nn)
     name = "ad-limit" if nn is None else "ad-marsaglia"
     return AnalyticNull(
-        name, sf=sf, cdf=cdf, ppf=functools.partial(_ppf, cdf, 0.0, _AD_XMAX), support=(0.0, _AD_XMAX),
-        params={"n": nn, "hypothesis": "simple"},
+        name, sf=sf, cdf=cdf, ppf=functools.partial(invert_cdf, cdf, lo=0.0, hi=_AD_XMAX),
+        support=(0.0, _AD_XMAX), params={"n": nn, "hypothesis": "simple"},
     )
 
 
@@ -445,8 +441,8 @@ def stephens_null(test: str, n: int) -> AnalyticNull:
     cdf = functools.partial(_stephens_cdf, test, n)
     return AnalyticNull(
         f"{'ad' if test == 'anderson' else 'cvm'}-stephens",
-        sf=functools.partial(stephens_sf, test, n=n), cdf=cdf, ppf=functools.partial(_ppf, cdf, 0.0, top),
-        support=(0.0, top),
+        sf=functools.partial(stephens_sf, test, n=n), cdf=cdf,
+        ppf=functools.partial(invert_cdf, cdf, lo=0.0, hi=top), support=(0.0, top),
         params={"n": n, "hypothesis": "composite", "ddof": 1},
     )
 

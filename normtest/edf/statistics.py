@@ -59,12 +59,9 @@ class EDFResult(TestResult):
     @property
     def critical_values(self) -> np.ndarray:
         """Upper percent points of `null` at `significance_level`, shape ``statistic.shape + (5,)``."""
-        q = 1.0 - _SCIPY_LEVELS / 100.0
-        nulls = self.null
-        if nulls is None:
-            return np.full(np.shape(self.statistic) + q.shape, np.nan)
-        if not isinstance(nulls, np.ndarray):  # one null shared by every slice
-            crit = np.asarray(nulls.ppf(q), dtype=float)
+        q, nulls = 1.0 - _SCIPY_LEVELS / 100.0, self.null
+        if not isinstance(nulls, np.ndarray):  # one null shared by every slice (None: no slice computed)
+            crit = np.full(q.shape, np.nan) if nulls is None else np.asarray(nulls.ppf(q), dtype=float)
             return np.broadcast_to(crit, np.shape(self.statistic) + q.shape).copy()
         out = np.full(nulls.shape + q.shape, np.nan)
         for idx in np.ndindex(nulls.shape):
