@@ -247,6 +247,16 @@ def test_sliced_guards(rng):
         other.from_bytes(state)
 
 
+def test_sliced_too_few_rows_far_from_the_origin_is_nan_like_in_memory(rng):
+    # n < D + 2 rows (no whitening): the placeholder plan must not size a rule from the raw norms
+    X = rng.standard_normal((7, 16)) * 1e-3 + 1e6
+    with pytest.warns(SmallSampleWarning):
+        ref = normtest.sliced_epps_pulley(X, n_slices=8, rng=1, standardize=True)
+    with pytest.warns(SmallSampleWarning):
+        got = accumulate(SlicedEppsPulley(n_slices=8, rng=1, standardize=True), [X[:3], X[3:]])
+    assert np.isnan(ref.statistic) and np.isnan(got.statistic)
+
+
 def test_torch_embeddings_over_batches(rng):
     torch = pytest.importorskip("torch")
     Z = rng.standard_normal((900, 8)).astype(np.float32)

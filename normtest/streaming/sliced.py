@@ -245,7 +245,8 @@ class SlicedEppsPulley(Accumulator):
         p, hi, lo, sd_u, cov_u, degenerate = scaled_moments(st)
         centre = Centre(hi * p, lo * p)
         if float(st["cnt"][0]) < D + 2:   # too small: result() says so; any plan will do meanwhile
-            return {"B": A, "offset": centre, "spread": np.array(max(spread, 1.0))}
+            # (not the raw row norms' spread: far from the origin its rule would need millions of nodes)
+            return {"B": A, "offset": centre, "spread": np.array(1.0)}
         try:
             _, W = whitener_from_moments(centre, p, cov_u, degenerate)
         except ValueError as exc:   # constant or collinear columns: result() raises it, as in memory
