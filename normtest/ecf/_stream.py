@@ -264,7 +264,8 @@ def _pilot_spread(X, B, offset, bound, n=None):
     sub = X[::step]
     if offset is not None:
         sub = sub.astype(np.float64) - offset
-    P = sub @ B.astype(sub.dtype)
+    with one_blas_thread():   # the guess (hence the rule) must not depend on BLAS threads either
+        P = sub @ B.astype(sub.dtype)
     top = float(max(P.max(), -P.min())) if P.size else 0.0
     if n <= sub.shape[0]:
         return min(bound, top)
