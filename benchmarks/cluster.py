@@ -165,9 +165,13 @@ def case_sliced(client, path, n_rows, n_slices):
         ddf.map_partitions(lambda p: p.to_numpy(dtype=np.float32).sum(axis=0)).compute()
         reads.append(time.perf_counter() - t0)
     read_once = min(reads)
-    t0 = time.perf_counter()
-    res = normtest.dask.sliced_epps_pulley(ddf, n_slices=n_slices, rng=0, lazy=False)
-    wall = time.perf_counter() - t0
+    from dask.distributed import get_task_stream
+
+    with get_task_stream() as stream:   # where the workers' time went, per kind of task
+        t0 = time.perf_counter()
+        res = normtest.dask.sliced_epps_pulley(ddf, n_slices=n_slices, rng=0, lazy=False)
+        wall = time.perf_counter() - t0
+    tasks = task_profile(stream.data)
     # the chunked in-memory reference: the accumulator fed file by file in this process, with the
     # rule from the first rows and the row count from the Parquet metadata, as the engine does
     files = sorted(glob.glob(os.path.join(path, "*.parquet")))
@@ -190,10 +194,23 @@ def case_sliced(client, path, n_rows, n_slices):
     return {"rows": n_rows, "dim": 128, "n_slices": n_slices, "wall_s": wall, "read_once_s": read_once,
             "ratio_to_read": wall / read_once, "in_process_s": in_process, "ratio_to_in_process": wall / in_process,
             "in_process_reads": reads, "nodes": int(res.quadrature["n_nodes"]), "redo": bool(acc._plan["redo"]),
-            "floor": floor, "statistic": float(res.statistic),
+            "floor": floor, "tasks": tasks, "statistic": float(res.statistic),
             "reference": float(ref.statistic),
             "rel_diff": abs(float(res.statistic) - float(ref.statistic)) / abs(float(ref.statistic)),
             "peak_rss_mb": cluster_peaks(client), "worker_arrow_pool_mb": list(client.run(arrow_pool_mb).values())}
+
+
+def task_profile(records):
+    """Per kind of task (its key's prefix) and action: count, total and mean seconds."""
+    out = {}
+    for t in records:
+        key = t["key"] if isinstance(t["key"], str) else t["key"][0]
+        for s in t["startstops"]:
+            name = f"{key.rsplit('-', 1)[0][:40]} {s['action']}"
+            c, total = out.get(name, (0, 0.0))[:2]
+            out[name] = (c + 1, total + s["stop"] - s["start"])
+    return {k: {"count": c, "total_s": tot, "mean_ms": tot / c * 1e3}
+            for k, (c, tot) in sorted(out.items(), key=lambda kv: -kv[1][1]) if tot >= 0.01}
 
 
 def sliced_floor(file, acc, read_per_file_worker):
@@ -288,8 +305,9 @@ def issue_table(out):
                f"{c['nodes']} nodes; floor {f['floor_ratio']:.1f}x (per file and worker: read "
                f"{f['read_s_per_file_per_worker'] * 1e3:.0f} ms + GEMM {f['gemm_s_per_file'] * 1e3:.0f} ms at "
                f"{f['gemm_gflops']:.0f} GFLOP/s + ECF {f['ecf_s_per_file'] * 1e3:.0f} ms at "
-               f"{f['ecf_ns_per_value_node']:.3f} ns/value/node); peak MB: "
-               + ", ".join(f"{k} {v:.0f}" for k, v in c["peak_rss_mb"].items()))
+               f"{f['ecf_ns_per_value_node']:.3f} ns/value/node); worker tasks: "
+               + ", ".join(f"{k} {v['count']} x {v['mean_ms']:.0f} ms" for k, v in list(c["tasks"].items())[:3])
+               + "; peak MB: " + ", ".join(f"{k} {v:.0f}" for k, v in c["peak_rss_mb"].items()))
         rows.append((case, goal, got))
     if "spark" in out:
         c = out["spark"]

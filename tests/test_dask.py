@@ -270,8 +270,12 @@ def test_cli_engine_dask(tmp_path, capsys, rng):
     assert code == 1
     ref = normtest.check(both, tests=["epps_pulley"])
     np.testing.assert_allclose(out.statistic.to_numpy(), ref.statistic.to_numpy(), rtol=1e-9)
-    main(["check", str(tmp_path / "*.parquet"), "--engine", "dask"])
-    text = capsys.readouterr().out
+    main(["check", str(tmp_path / "*.parquet"), "--engine", "dask", "--format", "csv"])   # default: what runs
+    default = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    assert default.test.unique().tolist() == ["epps_pulley"]
+    np.testing.assert_allclose(default.statistic.to_numpy(), ref.statistic.to_numpy(), rtol=1e-9)
+    main(["check", str(tmp_path / "*.parquet"), "--engine", "dask", "--test", "anderson,epps_pulley"])
+    text = capsys.readouterr().out   # an EDF test asked for by name: its row says why it did not run
     assert "order statistics" in text and "900" in text
     assert main(["check", str(tmp_path / "nothing*.parquet"), "--engine", "dask"]) == 2
     assert "no file matches" in capsys.readouterr().err

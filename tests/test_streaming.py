@@ -154,16 +154,17 @@ def test_sliced_matches_in_memory(standardize, quadrature, rng):
 def test_sliced_reductions_float32_and_frames(reduction, rng):
     pd = pytest.importorskip("pandas")
     X = rng.standard_normal((700, 5)).astype(np.float32)
-    # float32 batches are projected in float64: the in-memory numbers of the float64 copy
-    ref = normtest.sliced_epps_pulley(pd.DataFrame(X.astype(np.float64), columns=list("abcde")), n_slices=9,
-                                      rng=1, reduction=reduction)
+    # float32 batches fed in order are projected in float32 at their rows' places: the in-memory
+    # numbers of the float32 data themselves, whatever the batches
+    ref = normtest.sliced_epps_pulley(pd.DataFrame(X, columns=list("abcde")), n_slices=9, rng=1,
+                                      reduction=reduction)
     frames = [pd.DataFrame(b, columns=list("abcde")) for b in np.array_split(X, 3)]
     res = accumulate(SlicedEppsPulley(n_slices=9, rng=1, reduction=reduction), frames)
     _close(res.statistic, ref.statistic)
     _close_p(res.pvalue, ref.pvalue)
     assert res.columns == ref.columns == list("abcde")
-    f32 = normtest.sliced_epps_pulley(X, n_slices=9, rng=1, reduction=reduction)   # float32 projection
-    _close(res.statistic, f32.statistic, rtol=1e-5)
+    f64 = normtest.sliced_epps_pulley(X.astype(np.float64), n_slices=9, rng=1, reduction=reduction)
+    _close(res.statistic, f64.statistic, rtol=1e-5)   # the float64 copy: float32 rounding apart
 
 
 def test_sliced_nan_rows_and_user_directions(rng):
@@ -247,14 +248,25 @@ def test_sliced_guards(rng):
         other.from_bytes(state)
 
 
+def test_sliced_too_few_rows_far_from_the_origin_is_nan_like_in_memory(rng):
+    # n < D + 2 rows (no whitening): the placeholder plan must not size a rule from the raw norms
+    X = rng.standard_normal((7, 16)) * 1e-3 + 1e6
+    with pytest.warns(SmallSampleWarning):
+        ref = normtest.sliced_epps_pulley(X, n_slices=8, rng=1, standardize=True)
+    with pytest.warns(SmallSampleWarning):
+        got = accumulate(SlicedEppsPulley(n_slices=8, rng=1, standardize=True), [X[:3], X[3:]])
+    assert np.isnan(ref.statistic) and np.isnan(got.statistic)
+
+
 def test_torch_embeddings_over_batches(rng):
     torch = pytest.importorskip("torch")
     Z = rng.standard_normal((900, 8)).astype(np.float32)
     loader = [torch.from_numpy(b) for b in np.array_split(Z, 6)]
     with torch.no_grad():
         res = accumulate(SlicedEppsPulley(n_slices=16, rng=4), loader)
-    ref = normtest.sliced_epps_pulley(Z.astype(np.float64), n_slices=16, rng=4)
+    ref = normtest.sliced_epps_pulley(Z, n_slices=16, rng=4)   # the same float32 embeddings in memory
     _close(res.statistic, ref.statistic)
+    _close_p(res.pvalue, ref.pvalue)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _close(accumulate(EppsPulley(), loader).statistic, normtest.epps_pulley(Z).statistic)

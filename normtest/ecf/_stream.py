@@ -23,10 +23,54 @@ _CHUNK_VALUES = 1 << 22  # projected values per tile (16 MB in float32)
 _PIPELINE = os.environ.get("NORMTEST_SLICED_PIPELINE", "workers")
 
 
+_PLACE = 256  # rows per float32 GEMM call: every row at a fixed place of a fixed-shape call
+
+
 def _row_tile(n, width):
-    """Rows per tile: about _CHUNK_VALUES values, a multiple of 64 rows."""
-    rows = max(64, (_CHUNK_VALUES // max(1, width)) // 64 * 64)
+    """Rows per tile: about _CHUNK_VALUES values, a multiple of ``_PLACE`` rows."""
+    rows = max(_PLACE, (_CHUNK_VALUES // max(1, width)) // _PLACE * _PLACE)
     return int(min(n, rows))
+
+
+_BLAS = []  # a cached threadpoolctl controller (building one costs ~0.2 ms, using it ~3 us)
+
+
+def one_blas_thread():
+    """A context pinning BLAS to one thread (threadpoolctl), for the placed float32 products."""
+    if not _BLAS:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
+
+
+def _placed_product(Bt, X, lo, hi, pos):
+    """``Bt @ X[lo:hi].T`` (float32) with every row computed where its global index puts it.
+
+    The rounding of a float32 product (OpenBLAS, some kernels) depends on the shape of the
+    call, on the row's place in it and on the BLAS thread count, so that data cut at other
+    rows (batches, partitions) would project differently. Here row ``g = pos + i`` of the
+    data (``X[i]``; ``pos`` the global index of ``X[0]``) is always computed in the call of
+    the ``_PLACE`` rows ``[g - g % _PLACE, ...)``, at place ``g % _PLACE``, zero rows filling
+    the places of rows outside ``[lo, hi)``; the caller pins BLAS to one thread
+    (:func:`one_blas_thread`). A row's projection is then the same bits whatever the cuts
+    (measured: no row differs over random cuts, OpenBLAS Haswell and SkylakeX kernels).
+    """
+    M, D = Bt.shape
+    out = np.empty((M, hi - lo), dtype=X.dtype)
+    g0, g1 = pos + lo, pos + hi
+    pad = None
+    for a in range(g0 - g0 % _PLACE, g1, _PLACE):
+        s, e = max(a, g0), min(a + _PLACE, g1)
+        if s == a and e == a + _PLACE:
+            block = X[s - pos:e - pos]
+        else:   # a partial call: the rows at their places, zeros around them
+            pad = np.zeros((_PLACE, D), dtype=X.dtype) if pad is None else pad
+            pad[:] = 0
+            pad[s - a:e - a] = X[s - pos:e - pos]
+            block = pad
+        out[:, s - g0:e - g0] = np.matmul(Bt, block.T)[:, s - a:e - a]
+    return out
 
 
 def _scan(X):
@@ -36,7 +80,7 @@ def _scan(X):
     return row_scan(X)
 
 
-def _projected_sums(X, B, rule, *, offset=None, zmax=None):
+def _projected_sums(X, B, rule, *, offset=None, zmax=None, pos=0):
     """ECF sums (C, S) of the projections X @ B, tile by tile, optionally centring X first.
 
     Each tile is projected slice-major, ``B.T @ tile.T`` of shape ``(M, rows)``,
@@ -44,7 +88,10 @@ def _projected_sums(X, B, rule, *, offset=None, zmax=None):
     (float32 stays float32; the sums are float64). Tiles are summed in order,
     so the result depends on the shapes only, never on timing or threads.
     ``zmax`` (float64, shape (M,)) receives the largest ``|projection|`` of every
-    slice, read by the kernel in the same pass.
+    slice, read by the kernel in the same pass. float32 rows (no centring) are
+    projected in place-fixed calls (:func:`_placed_product`, ``pos`` the global index
+    of ``X[0]``), so the streaming accumulators, fed the rows in any batches, project
+    every row to the same bits as this in-memory pass.
     """
     from ._kernels import ecf_sums_rows
 
@@ -57,7 +104,12 @@ def _projected_sums(X, B, rule, *, offset=None, zmax=None):
     rows = _row_tile(n, max(M, X.shape[1]))
     Bt = np.ascontiguousarray((B if offset is not None else B.astype(X.dtype)).T)
 
+    placed = offset is None and X.dtype == np.float32
+
     def project(lo):
+        if placed:
+            with one_blas_thread():
+                return _placed_product(Bt, X, lo, min(lo + rows, n), pos)
         block = X[lo:lo + rows]
         if offset is not None:
             block = block.astype(np.float64) - offset
@@ -212,7 +264,8 @@ def _pilot_spread(X, B, offset, bound, n=None):
     sub = X[::step]
     if offset is not None:
         sub = sub.astype(np.float64) - offset
-    P = sub @ B.astype(sub.dtype)
+    with one_blas_thread():   # the guess (hence the rule) must not depend on BLAS threads either
+        P = sub @ B.astype(sub.dtype)
     top = float(max(P.max(), -P.min())) if P.size else 0.0
     if n <= sub.shape[0]:
         return min(bound, top)

@@ -110,7 +110,10 @@ def sliced_epps_pulley(X, *, n_slices=256, directions=None, rng=None, standardiz
         Sample: N observations (rows) of D variables. A 1-d array is one
         variable (D = 1). A DataFrame must have numeric columns; their names
         are recorded in ``result.columns``. float32 input stays float32 in the
-        projection (the sums are accumulated in float64). A masked array drops
+        projection (the sums are accumulated in float64), each row computed
+        at a fixed place of a fixed-shape product on one BLAS thread, so the
+        result does not depend on the thread count and the streaming
+        accumulators reproduce it whatever the batches. A masked array drops
         every row with a masked entry. With ``standardize=False`` values beyond
         1e150 raise ValueError, and data so far outside N(0, I) that the
         ``"auto"`` rule would need more than 32768 nodes raise ValueError too.

@@ -67,12 +67,16 @@ class SlicedEppsPulley(Accumulator):
     need :meth:`spawn` ``(offset=...)``, else (and in one-pass settings)
     they are None.
 
-    Batches are projected in float64 whatever their dtype, so the result does
-    not depend on how the rows are cut (to about 1e-13): OpenBLAS's float32
-    product rounds a row differently by its position in the block (measured).
-    The in-memory function keeps float32 input in float32 for the projection,
-    whose rounding depends on the BLAS blocking; for float32 data the two agree
-    to about 1e-7.
+    float32 batches are projected in float32 like the in-memory function's,
+    every row in the product of the 256 rows its global index falls in, at its
+    place there (the rounding of a float32 product depends on the call's shape,
+    the row's place and the BLAS threads: measured with OpenBLAS), so the result
+    equals the in-memory one to about 1e-13 whatever the cuts. That needs the
+    rows' global index: fed in order it is counted here; copies get it from
+    :meth:`spawn` ``(offset=...)``. Where pass 1 could not place the rows (no
+    offsets, or raw row offsets that NaN rows shifted), pass 2 sums them again,
+    placed by the pass-1 counts; the one-pass settings project unplaced rows
+    in float64 (the in-memory float32 value to about 1e-7).
 
     Examples
     --------
@@ -130,6 +134,10 @@ class SlicedEppsPulley(Accumulator):
     def _init_state(self):
         super()._init_state()
         self._head = []   # pilot mode, before the rule is fixed: the batches seen so far
+        # global index of the next non-NaN row (None: unknown), which places float32 rows in
+        # their products (ecf._stream._placed_product); _at_raw: set from an engine's raw row
+        # offset in pass 1 (right only where no row before had a NaN)
+        self._at, self._at_raw = 0, False
 
     @property
     def pilot_rows(self) -> int:
@@ -183,6 +191,8 @@ class SlicedEppsPulley(Accumulator):
                                "in order before spawning copies.")
         new = super().spawn(offset)
         new._head = []
+        new._at = None if offset is None else int(np.asarray(offset, dtype=np.float64).reshape(-1)[0])
+        new._at_raw = offset is not None and self._pass == 0
         if offset is not None and self._pilot and self._pass == 0:   # the effect's rows in pass 1 (n_rows known)
             new._start_sample(np.array(offset, dtype=np.float64).reshape(-1))
         return new
@@ -205,6 +215,7 @@ class SlicedEppsPulley(Accumulator):
                     and self._sample_of([n]) is not None):
                 early = self._sub   # pass 1 collected the effect's rows (n_rows known and right)
         super().next_pass()
+        self._at = None if self._at is None else 0   # fed again from the first row (in-process)
         if self._pilot:   # the pass-1 sums live in the plan now; pass 2 adds only counts (and the effect's rows)
             self._sums = None
             if early is not None and not bool(self._plan["redo"]):
@@ -237,6 +248,11 @@ class SlicedEppsPulley(Accumulator):
             top = float(su["zmax"].max(initial=0.0))
             if top > spread:   # the first rows' guess missed the extremes: all sums again, rule of the true max
                 return {"B": A, "offset": None, "spread": np.array(top), "redo": np.array(True)}
+            if (float(su["raw_at"]) and float(su["n_nan"])) or float(su["unplaced"]):
+                # float32 rows placed by raw row offsets that NaN rows shifted, or not placed at all
+                # (offsets unknown): all sums again in pass 2, placed by the pass-1 counts of
+                # non-NaN rows (the engines pass them), as in memory
+                return {"B": A, "offset": None, "spread": np.array(spread), "redo": np.array(True)}
             return {"B": A, "offset": None, "spread": np.array(spread), "redo": np.array(False),
                     "early": np.array(False), **{"sums_" + k: su[k] for k in ("C", "S", "n", "n_nan")}}
         spread = float(st["max_norm"])
@@ -245,7 +261,8 @@ class SlicedEppsPulley(Accumulator):
         p, hi, lo, sd_u, cov_u, degenerate = scaled_moments(st)
         centre = Centre(hi * p, lo * p)
         if float(st["cnt"][0]) < D + 2:   # too small: result() says so; any plan will do meanwhile
-            return {"B": A, "offset": centre, "spread": np.array(max(spread, 1.0))}
+            # (not the raw row norms' spread: far from the origin its rule would need millions of nodes)
+            return {"B": A, "offset": centre, "spread": np.array(1.0)}
         try:
             _, W = whitener_from_moments(centre, p, cov_u, degenerate)
         except ValueError as exc:   # constant or collinear columns: result() raises it, as in memory
@@ -282,18 +299,24 @@ class SlicedEppsPulley(Accumulator):
             return
         rows = mask.any(axis=1)
         n_nan = float(rows.sum())
-        # projected in float64 whatever the input: the rounding of a float32 product depends on
-        # where the rows are cut (OpenBLAS sgemm: on each row's position in the block; measured)
-        xs = (x[~rows] if n_nan else x).astype(np.float64, copy=False)
+        xv = x[~rows] if n_nan else x
+        at = self._at
+        if at is not None:
+            self._at = at + xv.shape[0]
+        # float32 rows are projected in float32 where their global index is known (placed products:
+        # the same bits as in memory, whatever the batches), else in float64 (the rounding of a
+        # float32 product depends on where the rows are cut: 1e-7 from the in-memory value)
+        placed = xv.dtype == np.float32 and at is not None and self._plan is not None and \
+            self._plan["offset"] is None
         if self._pilot and self._pass == 1 and not bool(self._plan["redo"]):
-            self._sample(xs, None)   # pass 2, the guess held: counts and the effect's rows only
-            part = {"n": np.array(float(xs.shape[0])), "n_nan": np.array(n_nan)}
+            self._sample(xv, None)   # pass 2, the guess held: counts and the effect's rows only
+            part = {"n": np.array(float(xv.shape[0])), "n_nan": np.array(n_nan)}
             self._sums = part if self._sums is None else {k: self._sums[k] + part[k] for k in part}
             return
         if self._pilot and self._pass == 0:   # pass 1: the sums under the first rows' rule, and the true max
-            self._stats = self._merge_stats({"cnt": np.array([float(xs.shape[0])]), "n_nan": np.array(n_nan)})
+            self._stats = self._merge_stats({"cnt": np.array([float(xv.shape[0])]), "n_nan": np.array(n_nan)})
         if self._pass == 0 and self.passes == 2 and not self._pilot:
-            part = self._moments(xs)
+            part = self._moments(xv.astype(np.float64, copy=False))
             part["n_nan"] = np.array(n_nan)
             self._stats = part if self._stats is None else merge_moments(self._stats, part)
             return
@@ -302,14 +325,17 @@ class SlicedEppsPulley(Accumulator):
         rule = self._rule_of(self._plan)
         M, K = self._plan["B"].shape[1], rule.nodes.size
         zmax = np.zeros(M) if self._pilot and self._pass == 0 else None
-        if xs.shape[0]:
-            C, S = _projected_sums(xs, self._plan["B"], rule, offset=self._plan["offset"], zmax=zmax)
-            self._sample(xs, None)
+        if xv.shape[0]:
+            C, S = _projected_sums(xv if placed else xv.astype(np.float64, copy=False), self._plan["B"], rule,
+                                   offset=self._plan["offset"], zmax=zmax, pos=at if placed else 0)
+            self._sample(xv, None)   # the subsample is kept in float64
         else:
             C, S = np.zeros((M, K)), np.zeros((M, K))
-        part = {"C": C, "S": S, "n": np.array(float(xs.shape[0])), "n_nan": np.array(n_nan)}
+        part = {"C": C, "S": S, "n": np.array(float(xv.shape[0])), "n_nan": np.array(n_nan)}
         if zmax is not None:
             part["zmax"] = zmax
+            part["raw_at"] = np.array(float(placed and self._at_raw))
+            part["unplaced"] = np.array(float(xv.dtype == np.float32 and not placed and xv.shape[0] > 0))
         self._sums = part if self._sums is None else self._merge_sums(self._sums, part)
 
     def _merge_stats(self, part):
@@ -353,6 +379,7 @@ class SlicedEppsPulley(Accumulator):
         if int(state["pass"]) != self._pass or str(state.get("plan_id", "")) != self._plan_id():
             raise ValueError("`state` must come from a copy (spawn) of this accumulator in the same pass.")
         new = super().from_dict(state)
+        new._at = None   # a state's rows: where further rows would go is unknown
         new._plan = self._plan
         if new._stats is None:
             new._stats = self._stats
