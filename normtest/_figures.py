@@ -26,17 +26,18 @@ def new_axes(ax, caller="normtest.plotting"):
     return ax
 
 
-def sample(x, standardize, name="x"):
-    """The non-missing values of a 1-d `x`, standardised (ddof=1) when `standardize`."""
+def sample(x, standardize, name="x", ddof=1):
+    """The non-missing values of a 1-d `x`, standardised (the tests' algorithm) when `standardize`."""
+    from ._standardize import standardize as _standardize
+
     x = as_float_sample(x, name).ravel()
     x = x[~np.isnan(x)]
     if x.size < 2:
         raise ValueError(f"`{name}` must have at least 2 non-missing values. Got {x.size} instead.")
     if check_bool(standardize, "standardize"):
-        sd = x.std(ddof=1)
-        if not sd > 0:
+        x, _, _, degenerate = _standardize(x, axis=0, ddof=ddof)
+        if degenerate.any():
             raise ValueError(f"`{name}` must not be constant when `standardize` is True.")
-        x = (x - x.mean()) / sd
     return x
 
 

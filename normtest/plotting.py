@@ -16,7 +16,7 @@ from scipy import special
 
 from ._figures import new_axes, null_density, null_range, projections, qq_envelope, qq_line
 from ._figures import sample as _sample
-from ._validate import as_float_sample, check_float, check_int, check_bool
+from ._validate import check_choice, check_float, check_int
 
 __all__ = ["plot_ecdf", "plot_qq", "plot_ecf", "plot_projections", "plot_null", "draw_ecdf"]
 
@@ -194,15 +194,7 @@ def plot_ecf(x, *, standardize=True, quadrature="auto", t_max=None, ax=None, **k
     """
     from .ecf.rules import get_rule
 
-    x = as_float_sample(x, "x").ravel()
-    x = x[~np.isnan(x)]
-    if x.size < 2:
-        raise ValueError(f"`x` must have at least 2 non-missing values. Got {x.size} instead.")
-    if check_bool(standardize, "standardize"):
-        sd = x.std()
-        if not sd > 0:
-            raise ValueError("`x` must not be constant when `standardize` is True.")
-        x = (x - x.mean()) / sd
+    x = _sample(x, standardize, ddof=0)  # as epps_pulley standardises
     nodes = None
     if quadrature is not None and not (isinstance(quadrature, str) and quadrature == "exact"):
         if isinstance(quadrature, str) and quadrature == "auto":  # the rule epps_pulley uses on x
@@ -410,7 +402,7 @@ def draw_ecdf(result, *, ax=None, band="dkw", confidence_level=0.95, **kwargs):
     'cumulative probability'
     """
     if band is not None:
-        band = result.confidence_band(confidence_level, kind=band)
+        band = result.confidence_band(confidence_level, kind=check_choice(band, "band", ("dkw", "pointwise")))
     ax = new_axes(ax, "ECDFResult.plot")
     x = result.support
     if x.size:

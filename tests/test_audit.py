@@ -138,3 +138,30 @@ def test_check_names_multiindex_columns():
         normtest.check(df)
     df.columns = ["_".join(map(str, c)) for c in df.columns]
     assert list(normtest.check(df, rng=0).index.unique()) == ["a_1", "a_2"]
+
+
+@pytest.mark.parametrize("name", ["plot_ecdf", "plot_qq", "plot_ecf"])
+def test_plots_standardise_like_the_tests(name):
+    # the plots standardised with x.std(): at scale 1e-300 the variance underflowed and a
+    # normal sample was refused as "constant"; now the tests' algorithm (scale-free) is used
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from normtest import plotting
+
+    x = np.random.default_rng(9).normal(size=80)
+    ref = getattr(plotting, name)(x)
+    tiny = getattr(plotting, name)(1e-300 * x)
+    assert_allclose(tiny.lines[0].get_ydata(), ref.lines[0].get_ydata(), rtol=1e-12)
+    with pytest.raises(ValueError, match="must not be constant"):
+        getattr(plotting, name)(np.full(20, 0.1))
+    plt.close("all")
+
+
+def test_ecdf_plot_names_band():
+    pytest.importorskip("matplotlib")
+    with pytest.raises(ValueError, match="`band` must be one of"):  # was "`kind` must be ..."
+        normtest.ecdf([1.0, 2.0, 3.0]).plot(band="x")
