@@ -104,6 +104,7 @@ class TestResult:
     pvalue_upper_bound: Any = False
 
     def __post_init__(self):
+        object.__setattr__(self, "pvalue", _floored(self.pvalue))
         object.__setattr__(self, "pvalue_upper_bound", _upper_bound_flags(self))
 
     def __iter__(self):
@@ -174,6 +175,15 @@ class TestResult:
                 parts.append(f"{f.name}={_fmt(getattr(self, f.name))}")
         inner = ",\n    ".join(parts)
         return f"{name}({self.test}:\n    {inner})"
+
+
+def _floored(p) -> Any:
+    """`p` with an underflowed 0 (a law's tail, e.g. a library's chi-square) raised to PVALUE_FLOOR."""
+    if isinstance(p, np.ndarray):
+        return np.where(p == 0.0, PVALUE_FLOOR, p) if p.dtype.kind == "f" and (p == 0.0).any() else p
+    if isinstance(p, (float, np.floating)) and p == 0.0:
+        return type(p)(PVALUE_FLOOR)
+    return p
 
 
 def _upper_bound_flags(res) -> Any:

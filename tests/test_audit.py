@@ -165,3 +165,20 @@ def test_ecdf_plot_names_band():
     pytest.importorskip("matplotlib")
     with pytest.raises(ValueError, match="`band` must be one of"):  # was "`kind` must be ..."
         normtest.ecdf([1.0, 2.0, 3.0]).plot(band="x")
+
+
+def test_underflowed_pvalues_are_the_floor_and_flagged():
+    # "never a bare 0": bhep / henze_zirkler / mardia (and SciPy's normaltest) returned p = 0.0;
+    # the finite-n EDF laws carried a floored limit tail by their factor to an unflagged 3.9e-308
+    # (anderson, n = 2) and CvM gave 0.0 at the support's end n/3
+    from normtest._result import PVALUE_FLOOR
+
+    X = np.random.default_rng(0).exponential(size=(2000, 4)) ** 3
+    for res in (normtest.bhep(X), normtest.henze_zirkler(X), normtest.mardia(X),
+                normtest.dagostino(X[:, 0])):
+        assert res.pvalue == PVALUE_FLOOR and res.pvalue_upper_bound
+    for n in (2, 3, 8):
+        far = np.full(n, 30.0) + 1e-3 * np.arange(n)
+        for test in (normtest.anderson, normtest.cramervonmises):
+            res = test(far, standardize=False)
+            assert res.pvalue == PVALUE_FLOOR and res.pvalue_upper_bound, (test, n, res.pvalue)

@@ -42,6 +42,7 @@ import numpy as np
 from scipy.special import gammaln, kve
 
 from .._cache import memoize
+from .._result import PVALUE_FLOOR
 from ..null import AnalyticNull, invert_cdf
 
 __all__ = [
@@ -228,9 +229,9 @@ def _tailed_sf(test, x, n, sf_series, top):
         out = tail
     else:
         out = sf.copy()
-        if np.any(carried):
-            out[carried] = switch[1] * tail[carried]
-        out[x >= top] = 0.0
+        if np.any(carried):  # a floored limit tail stays at the floor (the result flags it as a bound)
+            out[carried] = np.where(tail[carried] > PVALUE_FLOOR, switch[1] * tail[carried], PVALUE_FLOOR)
+        out[x >= top] = PVALUE_FLOOR  # the support's end, reached only through rounding: never a bare 0
     out = np.where(np.isnan(x), np.nan, out)
     return np.clip(out, 0.0, 1.0).reshape(shape)
 
