@@ -16,7 +16,7 @@ from scipy import special
 
 from ._figures import new_axes, null_density, null_range, projections, qq_envelope, qq_line
 from ._figures import sample as _sample
-from ._validate import check_choice, check_float, check_int
+from ._validate import check_float, check_int
 
 __all__ = ["plot_ecdf", "plot_qq", "plot_ecf", "plot_projections", "plot_null", "draw_ecdf"]
 
@@ -402,7 +402,7 @@ def draw_ecdf(result, *, ax=None, band="dkw", confidence_level=0.95, **kwargs):
     'cumulative probability'
     """
     if band is not None:
-        band = result.confidence_band(confidence_level, kind=check_choice(band, "band", ("dkw", "pointwise")))
+        band = result.confidence_band(confidence_level, kind=band)
     ax = new_axes(ax, "ECDFResult.plot")
     x = result.support
     if x.size:

@@ -161,11 +161,6 @@ def test_plots_standardise_like_the_tests(name):
     plt.close("all")
 
 
-def test_ecdf_plot_names_band():
-    pytest.importorskip("matplotlib")
-    with pytest.raises(ValueError, match="`band` must be one of"):  # was "`kind` must be ..."
-        normtest.ecdf([1.0, 2.0, 3.0]).plot(band="x")
-
 
 def test_underflowed_pvalues_are_the_floor_and_flagged():
     # "never a bare 0": bhep / henze_zirkler / mardia (and SciPy's normaltest) returned p = 0.0;
