@@ -29,7 +29,6 @@ from .streaming import engine as _engine
 try:  # imported only when this optional submodule is used
     import dask
     import dask.array as da
-    from dask.delayed import Delayed
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "normtest.dask requires dask: install it with `pip install \"normtest[dask]\"`."
@@ -118,64 +117,17 @@ def run_jobs(jobs, coll, *, lazy=True):
     for p in range(passes):
         if not lazy and not any(_engine.active(acc, p) for acc, _ in state):
             break   # nothing to read in this pass
-        parts = _fill_blocks(coll, state, p, offs)
-        merged = _tree_sum(parts, _merge_leaves, state)
+        parts = [dask.delayed(_engine.fill, pure=True)(state, b, p, o) for b, o in zip(blocks, offs)]
+        merged = _tree_sum(parts, _engine.merge_states, state)
         if p + 1 < passes:   # where each block's rows start: the effect size's subsample in the next pass
-            counts = [dask.delayed(_row_counts, pure=True)(state, s) for s in parts]
+            counts = [dask.delayed(_engine.row_counts, pure=True)(state, s) for s in parts]
             offs = dask.delayed(_engine.offsets, pure=True)(counts)
-        state = dask.delayed(_advance, pure=True)(state, merged, p)
+        state = dask.delayed(_engine.advance, pure=True)(state, merged, p)
         if not lazy:
             state, offs = dask.compute(state, offs)
+        if p + 1 < passes:
+            offs = [offs[i] for i in range(len(blocks))]
     return state
-
-
-def _fill_blocks(coll, state, p, offs):
-    """One Delayed per block: the block's states in pass `p` (a one-element object array).
-
-    A ``map_blocks`` over `coll`, so the graph optimiser fuses each block's own tasks (a
-    Parquet read, ``.values``) with its fill into one task: the block is never stored as a
-    task result (no worker memory held for it, nothing spilled), and it is filled where it
-    is read. `offs`: the per-block offsets (a list, or a Delayed of one).
-    """
-    chunks = ((1,) * coll.numblocks[0],)
-    # arguments dask does not unpack (a Delayed, or a list holding arrays, becomes a task of its own,
-    # on which every block's task depends: no fusion); lazy=True's Delayed ones stay dependencies
-    state, offs = (x if isinstance(x, Delayed) else _opaque(x) for x in (state, offs))
-    out = coll.map_blocks(_fill_block, state, p, offs, dtype=object, chunks=chunks,
-                          drop_axis=list(range(1, coll.ndim)), meta=np.empty(0, dtype=object))
-    return list(out.to_delayed(optimize_graph=True).ravel())
-
-
-def _opaque(obj):
-    """`obj` in a 0-d object array: an argument dask passes through as it is."""
-    box = np.empty((), dtype=object)
-    box[()] = obj
-    return box
-
-
-def _fill_block(block, jobs, p, offs, block_info=None):
-    jobs = jobs[()] if isinstance(jobs, np.ndarray) else jobs
-    offs = offs[()] if isinstance(offs, np.ndarray) else offs
-    out = np.empty(1, dtype=object)
-    out[0] = _engine.fill(jobs, block, p, offs[block_info[0]["chunk-location"][0]])
-    return out
-
-
-def _leaf(states):
-    """A block's states from :func:`_fill_block` (merged nodes of the tree are lists already)."""
-    return states[0] if isinstance(states, np.ndarray) else states
-
-
-def _merge_leaves(jobs, a, b):
-    return _engine.merge_states(jobs, _leaf(a), _leaf(b))
-
-
-def _row_counts(jobs, states):
-    return _engine.row_counts(jobs, _leaf(states))
-
-
-def _advance(jobs, states, p):
-    return _engine.advance(jobs, _leaf(states), p)
 
 
 def _fix_rules(state, blocks, coll, need, lazy):
