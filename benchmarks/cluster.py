@@ -214,23 +214,25 @@ def task_profile(records):
 
 
 def sliced_floor(file, acc, read_per_file_worker):
-    """The least time the sliced case can take on 2 workers, per file: its read plus the float64
-    projection (GEMM) and the ECF kernel at the run's rule, measured on one file in this process
+    """The least time the sliced case can take on 2 workers, per file: its read plus the
+    projection (GEMM: float32 in place-fixed 256-row calls, as the workers do for float32
+    files) and the ECF kernel at the run's rule, measured on one file in this process
     (single-threaded BLAS and kernel, like a worker). Returns the parts and the floor ratio."""
     import pyarrow.parquet as pq
     from _timing import median_time
     from threadpoolctl import threadpool_limits
 
     from normtest.ecf._kernels import ecf_sums_rows
+    from normtest.ecf._stream import _placed_product
 
-    X = pq.read_table(file).to_pandas().to_numpy()
+    X = pq.read_table(file).to_pandas().to_numpy(dtype=np.float32)
     B = acc._plan["B"]
     rule = acc._rule_of(acc._plan)
-    Bt = np.ascontiguousarray(B.T)
-    tiles = [X[lo:lo + 16384].astype(np.float64) for lo in range(0, X.shape[0], 16384)]
+    Bt = np.ascontiguousarray(B.T.astype(np.float32))
+    tiles = [X[lo:lo + 16384] for lo in range(0, X.shape[0], 16384)]
     with threadpool_limits(1):
-        t_gemm = median_time(lambda: [np.matmul(Bt, t.T) for t in tiles], 3)
-        P = np.matmul(Bt, tiles[0].T)
+        t_gemm = median_time(lambda: [_placed_product(Bt, t, 0, t.shape[0], 0) for t in tiles], 3)
+        P = _placed_product(Bt, tiles[0], 0, tiles[0].shape[0], 0)
         t_ecf = median_time(lambda: ecf_sums_rows(P, rule.nodes, rule.lattice_step, serial=True), 3) * len(tiles)
     flops = 2.0 * X.shape[0] * X.shape[1] * B.shape[1]
     per_value_node = t_ecf / (len(tiles) * P.shape[1] * B.shape[1] * rule.nodes.size)
@@ -251,12 +253,14 @@ def case_merging(path, n_slices, max_files=10):
     files = sorted(glob.glob(os.path.join(path, "*.parquet")))[:max_files]
     ddf = dd.read_parquet(files)
     vals = []
-    for parts in (ddf.npartitions, 2 * ddf.npartitions + 1, max(1, ddf.npartitions // 3)):
+    # at most two files per partition: larger blocks (170 MB from 3-4 files) leave a 1 GiB worker too
+    # little room for dask's own read + concat (pyarrow's pool peaked at 375 MB) and get it restarted
+    for parts in (ddf.npartitions, 2 * ddf.npartitions + 1, max(1, ddf.npartitions // 2)):
         vals.append(float(normtest.dask.sliced_epps_pulley(ddf.repartition(npartitions=parts), n_slices=n_slices,
                                                            rng=0, lazy=False).statistic))
     again = float(normtest.dask.sliced_epps_pulley(ddf, n_slices=n_slices, rng=0, lazy=False).statistic)
     return {"rows": int(ddf.shape[0].compute()), "partitionings": [ddf.npartitions, 2 * ddf.npartitions + 1,
-                                                                  max(1, ddf.npartitions // 3)],
+                                                                  max(1, ddf.npartitions // 2)],
             "statistics": vals, "bit_identical_rerun": again == vals[0],
             "max_rel_spread": float((max(vals) - min(vals)) / abs(vals[0]))}
 
@@ -303,7 +307,7 @@ def issue_table(out):
         got = (f"{c['wall_s']:.1f} s vs {c['read_once_s']:.1f} s read once ({c['ratio_to_read']:.1f}x); "
                f"{c['ratio_to_in_process']:.2f}x the in-process accumulator; rel. diff {c['rel_diff']:.1e}; "
                f"{c['nodes']} nodes; floor {f['floor_ratio']:.1f}x (per file and worker: read "
-               f"{f['read_s_per_file_per_worker'] * 1e3:.0f} ms + GEMM {f['gemm_s_per_file'] * 1e3:.0f} ms at "
+               f"{f['read_s_per_file_per_worker'] * 1e3:.0f} ms + float32 GEMM {f['gemm_s_per_file'] * 1e3:.0f} ms at "
                f"{f['gemm_gflops']:.0f} GFLOP/s + ECF {f['ecf_s_per_file'] * 1e3:.0f} ms at "
                f"{f['ecf_ns_per_value_node']:.3f} ns/value/node); worker tasks: "
                + ", ".join(f"{k} {v['count']} x {v['mean_ms']:.0f} ms" for k, v in list(c["tasks"].items())[:3])

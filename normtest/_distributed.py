@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from ._tables import column_kind, empty_row, finish_table
+from ._tables import column_kind, empty_row, finish_table, null_in_words
 from ._validate import DegenerateDataWarning, SmallSampleWarning
 
 EDF_NOTE = ("not run on {engine}: needs order statistics (a global sort of the column); the distributed "
@@ -92,7 +92,7 @@ def check_table(meta, execute, *, engine, tests, standardize, alpha, correction,
         else:
             row, cat = _row(multivariate, res, None, int(res.n), int(acc.n_missing), standardize,
                             multivariate=True)
-        joint = f"joint test of {len(numeric)} columns"
+        joint = f"joint test of {len(numeric)} columns; {null_in_words(None if res is None else res.to_dict(), standardize)}"
         row["note"] = joint if not row["note"] else f"{joint}; {row['note']}"
         rows.append(row)
         records.append(None if res is None else res.to_dict())

@@ -55,11 +55,12 @@ def _numeric_columns(sdf, columns, name):
     return cols, fields
 
 
-def _partition_states(jobs, p, offsets=None):
+def _partition_states(jobs, p, offsets=None, dtype=np.float64):
     """The function mapInArrow runs on every partition: one state per job.
 
     `offsets`: {partition id: per-job offsets} from the previous pass (see
-    :func:`normtest.streaming.engine.offsets`).
+    :func:`normtest.streaming.engine.offsets`). `dtype`: of the blocks (float32 where every
+    column is a Spark float, as ``toPandas()`` gives them, else float64).
     """
 
     def run(batches):
@@ -72,7 +73,7 @@ def _partition_states(jobs, p, offsets=None):
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            block = np.column_stack([np.asarray(c.to_numpy(zero_copy_only=False), dtype=np.float64)
+            block = np.column_stack([np.asarray(c.to_numpy(zero_copy_only=False), dtype=dtype)
                                      for c in batch.columns])
             for w in workers:
                 if w is not None:
@@ -91,7 +92,10 @@ def run_jobs(jobs, sdf, columns):
     States are merged on the driver in partition order. Returns the jobs with
     their merged accumulators.
     """
-    data = sdf.select(*[F.col(c).cast("double").alias(f"c{i}") for i, c in enumerate(columns)])
+    # float columns stay float32, as in memory (where float32 data are projected in float32)
+    single = all(type(sdf.schema[c].dataType).__name__ == "FloatType" for c in columns)
+    kind, dtype = ("float", np.float32) if single else ("double", np.float64)
+    data = sdf.select(*[F.col(c).cast(kind).alias(f"c{i}") for i, c in enumerate(columns)])
     offsets = None
     need = _engine.pilot_rows(jobs)
     if need:   # the "auto" rule of standardize=False comes from the data's first rows, in partition order
@@ -101,7 +105,8 @@ def run_jobs(jobs, sdf, columns):
     for p in range(passes):
         if not any(_engine.active(acc, p) for acc, _ in jobs):
             break   # nothing to read in this pass
-        rows = data.mapInArrow(_partition_states(jobs, p, offsets), "job int, pid long, state binary").collect()
+        rows = data.mapInArrow(_partition_states(jobs, p, offsets, dtype),
+                               "job int, pid long, state binary").collect()
         rows = sorted(rows, key=lambda r: (r.job, r.pid))
         if p + 1 < passes:   # where each partition's rows start, for the next pass (the effect's subsample)
             pids = sorted({r.pid for r in rows})

@@ -82,6 +82,21 @@ def test_check_and_sliced_match_in_memory(spark, nts):
     np.testing.assert_allclose(once.statistic, normtest.sliced_epps_pulley(X, **kw).statistic, rtol=1e-9)
 
 
+def test_float_columns_stay_float32_like_in_memory(spark, nts):
+    # Spark float columns arrive as float32 (as toPandas gives them); the default sliced test places
+    # the rows in pass 2 (offsets from pass 1's counts): the in-memory float32 numbers, not 1e-7 off
+    X = np.random.default_rng(6).standard_normal((9000, 5)).astype(np.float32)
+    local = pd.DataFrame(X, columns=list("abcde"))
+    sdf = spark.createDataFrame(local)   # partitions hold the rows in order
+    assert sdf.rdd.getNumPartitions() > 1 and {t for _, t in sdf.dtypes} == {"float"}
+    res = nts.sliced_epps_pulley(sdf, n_slices=16, rng=2)
+    mem = normtest.sliced_epps_pulley(local.to_numpy(), n_slices=16, rng=2)
+    np.testing.assert_allclose(res.slice_statistics, mem.slice_statistics, rtol=1e-12)
+    table = nts.check(sdf)
+    ref = normtest.check(local, tests=["epps_pulley"])
+    np.testing.assert_allclose(table.statistic.to_numpy(), ref.statistic.to_numpy(), rtol=1e-9)
+
+
 def test_bad_partitions_and_inputs(spark, nts, tmp_path):
     gen = np.random.default_rng(8)
     x = gen.normal(size=500)

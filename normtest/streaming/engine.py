@@ -69,6 +69,7 @@ def fill(jobs, part, p, offsets=None):
         w = acc.spawn(offset=None if offsets is None else offsets[k])
         w.update(part if cols is None else part[cols])
         out.append(w.to_bytes())
+    release_arrow_memory()   # again after the work: a worker paused for its memory resumes only if it drops
     return out
 
 
