@@ -73,10 +73,11 @@ class SlicedEppsPulley(Accumulator):
     the row's place and the BLAS threads: measured with OpenBLAS), so the result
     equals the in-memory one to about 1e-13 whatever the cuts. That needs the
     rows' global index: fed in order it is counted here; copies get it from
-    :meth:`spawn` ``(offset=...)``. Where pass 1 could not place the rows (no
-    offsets, or raw row offsets that NaN rows shifted), pass 2 sums them again,
-    placed by the pass-1 counts; the one-pass settings project unplaced rows
-    in float64 (the in-memory float32 value to about 1e-7).
+    :meth:`spawn` ``(offset=...)``. Where pass 1 cannot place the rows (no
+    offsets: it then takes only their largest projection), or placed them by
+    raw row offsets that NaN rows shifted, pass 2 sums them, placed by the
+    pass-1 counts; the one-pass settings project unplaced rows in float64 (the
+    in-memory float32 value to about 1e-7).
 
     Examples
     --------
