@@ -91,14 +91,19 @@ def test_engines_place_float32_rows_or_sum_them_again_in_pass_2(rng):
     X = rng.standard_normal((5000, 6)).astype(np.float32)
     Y = X.copy()
     Y[rng.choice(5000, 12, replace=False), 2] = np.nan
+    Z = X.copy()
+    Z[4321] *= 40   # beyond the first rows' spread: pass 1's maximum must see it (unplaced rows too)
     edges = [0, 1, 1700, 1701, 4000, 5000]
     for data, n_rows, raw_pass1, redo in (
             (X, 5000, True, False),   # raw offsets, no NaN: placed in pass 1, one read
             (X, None, False, True),   # offsets unknown in pass 1: summed again, placed, in pass 2
+            (Z, None, False, True),   # the same, and the rule is the true maximum's
             (Y, 5000, True, True)):   # NaN rows shifted the raw offsets: summed again in pass 2
         ref = normtest.sliced_epps_pulley(data, n_slices=16, rng=3, nan_policy="omit")
         acc, res = _engine(SlicedEppsPulley(n_slices=16, rng=3, nan_policy="omit"), data, edges, n_rows,
                            raw_pass1)
         assert bool(acc._plan["redo"]) is redo
+        if data is Z:   # both sized the rule from the true maximum (in memory: the guess failed too)
+            np.testing.assert_allclose(res.quadrature["spread"], ref.quadrature["spread"], rtol=1e-6)
         _bits_close(res.slice_statistics, ref.slice_statistics, 1e-12)
         _bits_close(res.pvalue, ref.pvalue, 1e-10)

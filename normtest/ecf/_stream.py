@@ -237,6 +237,16 @@ def _worker_pool(workers):
     return pool
 
 
+def _projected_max(X, B, zmax):
+    """``zmax`` (M,) raised to the largest ``|projection|`` of every slice of ``X @ B``, tile by tile
+    (no ECF sums: for rows whose sums are computed later)."""
+    Bt = np.ascontiguousarray(B.astype(X.dtype).T)
+    rows = _row_tile(X.shape[0], max(B.shape[1], X.shape[1]))
+    for lo in range(0, X.shape[0], rows):
+        np.maximum(zmax, np.abs(np.matmul(Bt, X[lo:lo + rows].T)).max(axis=1), out=zmax)
+    return zmax
+
+
 def _max_row_norm(X, offset=None, W=None):
     """``max_j ||(X_j - offset) @ W||`` (or of X_j), tile by tile."""
     n = X.shape[0]

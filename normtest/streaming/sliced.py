@@ -73,10 +73,11 @@ class SlicedEppsPulley(Accumulator):
     the row's place and the BLAS threads: measured with OpenBLAS), so the result
     equals the in-memory one to about 1e-13 whatever the cuts. That needs the
     rows' global index: fed in order it is counted here; copies get it from
-    :meth:`spawn` ``(offset=...)``. Where pass 1 could not place the rows (no
-    offsets, or raw row offsets that NaN rows shifted), pass 2 sums them again,
-    placed by the pass-1 counts; the one-pass settings project unplaced rows
-    in float64 (the in-memory float32 value to about 1e-7).
+    :meth:`spawn` ``(offset=...)``. Where pass 1 cannot place the rows (no
+    offsets: it then takes only their largest projection), or placed them by
+    raw row offsets that NaN rows shifted, pass 2 sums them, placed by the
+    pass-1 counts; the one-pass settings project unplaced rows in float64 (the
+    in-memory float32 value to about 1e-7).
 
     Examples
     --------
@@ -325,7 +326,13 @@ class SlicedEppsPulley(Accumulator):
         rule = self._rule_of(self._plan)
         M, K = self._plan["B"].shape[1], rule.nodes.size
         zmax = np.zeros(M) if self._pilot and self._pass == 0 else None
-        if xv.shape[0]:
+        unplaced = zmax is not None and xv.dtype == np.float32 and not placed and xv.shape[0] > 0
+        if unplaced:   # summed again in pass 2, placed (see _plan_from): pass 1 needs only the maximum
+            from ..ecf._stream import _projected_max
+
+            _projected_max(xv, self._plan["B"], zmax)
+            C, S = np.zeros((M, K)), np.zeros((M, K))
+        elif xv.shape[0]:
             C, S = _projected_sums(xv if placed else xv.astype(np.float64, copy=False), self._plan["B"], rule,
                                    offset=self._plan["offset"], zmax=zmax, pos=at if placed else 0)
             self._sample(xv, None)   # the subsample is kept in float64
@@ -335,7 +342,7 @@ class SlicedEppsPulley(Accumulator):
         if zmax is not None:
             part["zmax"] = zmax
             part["raw_at"] = np.array(float(placed and self._at_raw))
-            part["unplaced"] = np.array(float(xv.dtype == np.float32 and not placed and xv.shape[0] > 0))
+            part["unplaced"] = np.array(float(unplaced))
         self._sums = part if self._sums is None else self._merge_sums(self._sums, part)
 
     def _merge_stats(self, part):
