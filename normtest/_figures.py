@@ -23,6 +23,11 @@ def new_axes(ax, caller="normtest.plotting"):
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots()
+        return ax
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"`ax` must be None or a matplotlib Axes. Got {type(ax).__name__} instead.")
     return ax
 
 

@@ -10,6 +10,7 @@ from ._validate import (
 )
 
 _CHUNK_VALUES = 2**23  # values per row chunk (32 MB in float32)
+_MAX_DIRECTION_VALUES = 2**27  # random directions drawn at most (1 GiB in float64)
 _COND_MAX = 1e12       # largest accepted condition number of the sample covariance
 
 
@@ -130,6 +131,11 @@ def whitener_from_moments(centre, p, cov_u, degenerate, name="X", root="symmetri
 def _check_directions(directions, D, n_slices, gen):
     """Unit directions (D, M) float64 and a label."""
     if directions is None:
+        if D * n_slices > _MAX_DIRECTION_VALUES:
+            raise ValueError(
+                f"`n_slices` must keep the (D, n_slices) directions within {_MAX_DIRECTION_VALUES:.3g} values "
+                f"({_MAX_DIRECTION_VALUES * 8 / 2**30:.0f} GiB in float64). Got n_slices={n_slices} with "
+                f"D={D} ({D * n_slices * 8 / 2**30:.3g} GiB) instead.")
         A = gen.standard_normal((D, n_slices))
         norms = np.linalg.norm(A, axis=0)
         return A / norms, "random"

@@ -177,3 +177,30 @@ def test_underflowed_pvalues_are_the_floor_and_flagged():
         for test in (normtest.anderson, normtest.cramervonmises):
             res = test(far, standardize=False)
             assert res.pvalue == PVALUE_FLOOR and res.pvalue_upper_bound, (test, n, res.pvalue)
+
+
+def test_mardia_parts_are_floored_and_huge_slice_counts_refused():
+    from normtest._result import PVALUE_FLOOR
+
+    X = np.random.default_rng(0).exponential(size=(2000, 4)) ** 3
+    res = normtest.mardia(X)
+    assert res.skewness_pvalue == PVALUE_FLOOR and res.kurtosis_pvalue == PVALUE_FLOOR
+    assert res.pvalue == PVALUE_FLOOR and res.pvalue_upper_bound
+    with pytest.raises(ValueError, match="n_slices"):   # 30 GiB of directions: refused before drawing
+        normtest.sliced_epps_pulley(np.zeros((10, 4)), n_slices=10**9)
+
+
+def test_plots_name_a_bad_ax():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from normtest import plotting
+
+    x = np.random.default_rng(0).normal(size=50)
+    for name in ("plot_ecdf", "plot_qq", "plot_ecf"):
+        with pytest.raises(TypeError, match="`ax` must be None or a matplotlib Axes"):
+            getattr(plotting, name)(x, ax=3)
+    plt.close("all")

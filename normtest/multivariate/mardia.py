@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._matrix import _CHUNK_VALUES, _as_matrix, _drop_nan_rows, _whitener
-from .._result import TestResult
+from .._result import PVALUE_FLOOR, TestResult
 from .._validate import DegenerateDataWarning, SmallSampleWarning, check_nan_policy
 
 __all__ = ["mardia", "MardiaResult", "mardia_moments", "min_n"]
@@ -208,9 +208,11 @@ def mardia(X, *, nan_policy="propagate", method=None):
     p_skew = float(stats.chi2.sf(skew_stat, df))
     kurt_stat = kurtosis_z(b2, n, D)
     p_kurt = float(2.0 * stats.norm.sf(abs(anscombe_glynn(kurt_stat, n, D))))
+    # the parts' underflowed tails are reported at the floor, as every p-value of the package (never a
+    # bare 0); the combination, from the unfloored parts, is floored and flagged by TestResult
     return MardiaResult(
         statistic=skew_stat, pvalue=min(1.0, 2.0 * min(p_skew, p_kurt)), n=n, standardize=True,
         method="asymptotic", test="mardia", settings=settings, skewness=b1, kurtosis=b2,
-        skewness_statistic=skew_stat, skewness_pvalue=p_skew, kurtosis_statistic=float(kurt_stat),
-        kurtosis_pvalue=p_kurt,
+        skewness_statistic=skew_stat, skewness_pvalue=max(p_skew, PVALUE_FLOOR),
+        kurtosis_statistic=float(kurt_stat), kurtosis_pvalue=max(p_kurt, PVALUE_FLOOR),
     )
