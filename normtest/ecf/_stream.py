@@ -242,8 +242,9 @@ def _projected_max(X, B, zmax):
     (no ECF sums: for rows whose sums are computed later)."""
     Bt = np.ascontiguousarray(B.astype(X.dtype).T)
     rows = _row_tile(X.shape[0], max(B.shape[1], X.shape[1]))
-    for lo in range(0, X.shape[0], rows):
-        np.maximum(zmax, np.abs(np.matmul(Bt, X[lo:lo + rows].T)).max(axis=1), out=zmax)
+    with one_blas_thread():   # the maximum can size the rule: the same bits on any thread count
+        for lo in range(0, X.shape[0], rows):
+            np.maximum(zmax, np.abs(np.matmul(Bt, X[lo:lo + rows].T)).max(axis=1), out=zmax)
     return zmax
 
 
