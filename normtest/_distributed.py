@@ -92,7 +92,8 @@ def check_table(meta, execute, *, engine, tests, standardize, alpha, correction,
         else:
             row, cat = _row(multivariate, res, None, int(res.n), int(acc.n_missing), standardize,
                             multivariate=True)
-        joint = f"joint test of {len(numeric)} columns; {null_in_words(None if res is None else res.to_dict(), standardize)}"
+        h0 = null_in_words(None if res is None else res.to_dict(), standardize)
+        joint = f"joint test of {len(numeric)} columns; {h0}"
         row["note"] = joint if not row["note"] else f"{joint}; {row['note']}"
         rows.append(row)
         records.append(None if res is None else res.to_dict())
